@@ -1,0 +1,54 @@
+package devserver
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+)
+
+// slogLogger adapts the server's tag-based logger interface to log/slog so the
+// embedded server writes the same structured lines as the rest of the process.
+type slogLogger struct {
+	l *slog.Logger
+}
+
+var _ log.Logger = slogLogger{}
+
+func (s slogLogger) log(level slog.Level, msg string, tags []tag.Tag) {
+	ctx := context.Background()
+	if !s.l.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, len(tags))
+	for _, t := range tags {
+		attrs = append(attrs, slog.Any(t.Key(), t.Value()))
+	}
+	s.l.LogAttrs(ctx, level, msg, attrs...)
+}
+
+func (s slogLogger) Debug(msg string, tags ...tag.Tag)  { s.log(slog.LevelDebug, msg, tags) }
+func (s slogLogger) Info(msg string, tags ...tag.Tag)   { s.log(slog.LevelInfo, msg, tags) }
+func (s slogLogger) Warn(msg string, tags ...tag.Tag)   { s.log(slog.LevelWarn, msg, tags) }
+func (s slogLogger) Error(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
+func (s slogLogger) DPanic(msg string, tags ...tag.Tag) { s.log(slog.LevelError, msg, tags) }
+func (s slogLogger) Panic(msg string, tags ...tag.Tag) {
+	s.log(slog.LevelError, msg, tags)
+	panic(msg)
+}
+
+// Fatal keeps the contract of the server's logger: it never returns.
+func (s slogLogger) Fatal(msg string, tags ...tag.Tag) {
+	s.log(slog.LevelError, msg, tags)
+	os.Exit(1)
+}
+
+func (s slogLogger) With(tags ...tag.Tag) log.Logger {
+	args := make([]any, 0, 2*len(tags))
+	for _, t := range tags {
+		args = append(args, t.Key(), t.Value())
+	}
+	return slogLogger{l: s.l.With(args...)}
+}
