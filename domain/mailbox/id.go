@@ -1,0 +1,51 @@
+package mailbox
+
+import (
+	"crypto/rand"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// NewMessageID returns a UUIDv7 whose timestamp is t, so ids sort by creation
+// time. t is an argument (not the clock) so that a workflow can derive ids
+// from workflow time.
+//
+// Besides the 48-bit millisecond timestamp, the 12 "rand_a" bits carry the
+// sub-millisecond fraction (RFC 9562 §6.2, method 3): ids made from
+// increasing times sort in that order even within one millisecond. The
+// remaining 62 bits are random.
+func NewMessageID(t time.Time) string {
+	return newV7(t).String()
+}
+
+func newV7(t time.Time) uuid.UUID {
+	var u uuid.UUID
+	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails since Go 1.24
+	ns := t.UnixNano()
+	if ns < 0 {
+		ns = 0
+	}
+	ms := ns / int64(time.Millisecond)
+	frac := (ns % int64(time.Millisecond)) * 4096 / int64(time.Millisecond)
+	u[0] = byte(ms >> 40)
+	u[1] = byte(ms >> 32)
+	u[2] = byte(ms >> 24)
+	u[3] = byte(ms >> 16)
+	u[4] = byte(ms >> 8)
+	u[5] = byte(ms)
+	u[6] = 0x70 | byte(frac>>8)&0x0f
+	u[7] = byte(frac)
+	u[8] = 0x80 | u[8]&0x3f
+	return u
+}
+
+// canonicalID accepts any UUID spelling and returns the lower-case hyphenated
+// form, whose string order equals its byte order.
+func canonicalID(s string) (string, error) {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}

@@ -1,0 +1,4 @@
+package postgres
+
+// BuildQuery exposes the audit query text to the plan test.
+var BuildQuery = buildQuery
