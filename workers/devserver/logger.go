@@ -13,13 +13,24 @@ import (
 // embedded server writes the same structured lines as the rest of the process.
 type slogLogger struct {
 	l *slog.Logger
+	// min drops the server's routine lines (it logs every task queue it
+	// loads and unloads at info) unless the process logs at debug.
+	min slog.Level
+}
+
+func newSlogLogger(l *slog.Logger) slogLogger {
+	min := slog.LevelWarn
+	if l.Enabled(context.Background(), slog.LevelDebug) {
+		min = slog.LevelDebug
+	}
+	return slogLogger{l: l, min: min}
 }
 
 var _ log.Logger = slogLogger{}
 
 func (s slogLogger) log(level slog.Level, msg string, tags []tag.Tag) {
 	ctx := context.Background()
-	if !s.l.Enabled(ctx, level) {
+	if level < s.min || !s.l.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, len(tags))
@@ -50,5 +61,5 @@ func (s slogLogger) With(tags ...tag.Tag) log.Logger {
 	for _, t := range tags {
 		args = append(args, t.Key(), t.Value())
 	}
-	return slogLogger{l: s.l.With(args...)}
+	return slogLogger{l: s.l.With(args...), min: s.min}
 }
