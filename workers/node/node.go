@@ -1,0 +1,222 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/parklot/parklot/activities"
+	"github.com/parklot/parklot/api"
+	"github.com/parklot/parklot/config"
+	"github.com/parklot/parklot/domain/pool"
+	"github.com/parklot/parklot/executor"
+	"github.com/parklot/parklot/httpapi"
+	"github.com/parklot/parklot/metrics"
+	"github.com/parklot/parklot/workflows"
+)
+
+// SearchAttributes are the custom search attributes task workflows set.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	workflows.SearchAttrPool:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchAttrTenant:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchAttrStatus:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.SearchAttrMailbox: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// Options configure a node.
+type Options struct {
+	Config *config.Config
+	Client client.Client
+	Logger *slog.Logger
+	// HTTPAddress overrides Config.HTTP.Address; "-" disables the endpoint.
+	HTTPAddress string
+	// RegisterExecutors adds custom executors (an LLM call, say) next to the
+	// built-in ones, for programs that embed the worker.
+	RegisterExecutors func(*executor.Registry) error
+	// WorkerOptions tune the Temporal worker; zero values are fine.
+	WorkerOptions worker.Options
+	// MaxSignalsPerRun bounds the runs of pool managers this node starts;
+	// 0 keeps workflows.DefaultMaxSignalsPerRun. Tests lower it.
+	MaxSignalsPerRun int
+}
+
+// Node is a running worker and HTTP endpoint.
+type Node struct {
+	cfg      *config.Config
+	client   client.Client
+	worker   worker.Worker
+	http     *http.Server
+	httpAddr string
+	httpDone chan struct{}
+	logger   *slog.Logger
+	API      *api.Client
+}
+
+// Start registers everything, checks the search attributes, starts the
+// worker, ensures the pool managers and serves HTTP. The caller owns the
+// client and closes it after Stop.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg := opts.Config
+	n := &Node{cfg: cfg, client: opts.Client, logger: opts.Logger, API: api.New(opts.Client, cfg.Temporal.TaskQueue)}
+
+	if err := EnsureSearchAttributes(ctx, opts.Client, cfg.Temporal.Namespace); err != nil {
+		return nil, err
+	}
+	registry := executor.Builtins(ExecutorPolicies(cfg))
+	if opts.RegisterExecutors != nil {
+		if err := opts.RegisterExecutors(registry); err != nil {
+			return nil, fmt.Errorf("register custom executors: %w", err)
+		}
+	}
+
+	n.worker = worker.New(opts.Client, n.API.TaskQueue, opts.WorkerOptions)
+	workflows.Register(n.worker)
+	n.worker.RegisterActivity(&activities.Activities{Executors: registry, Client: opts.Client, Logger: opts.Logger})
+	if err := n.worker.Start(); err != nil {
+		return nil, fmt.Errorf("start worker on task queue %q: %w", n.API.TaskQueue, err)
+	}
+	if err := ensurePools(ctx, n.API, cfg, opts.MaxSignalsPerRun); err != nil {
+		n.worker.Stop()
+		return nil, err
+	}
+
+	addr := cfg.HTTP.Address
+	if opts.HTTPAddress != "" {
+		addr = opts.HTTPAddress
+	}
+	if addr != "-" {
+		if err := n.serveHTTP(addr); err != nil {
+			n.worker.Stop()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+func (n *Node) serveHTTP(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for HTTP on %s: %w (pass another --http-port, or 0 for a free one)", addr, err)
+	}
+	n.httpAddr = l.Addr().String()
+	reg := metrics.NewRegistry(metrics.NewPoolCollector(n.API, n.cfg.PoolNames(), n.logger))
+	n.http = &http.Server{
+		Handler:           httpapi.New(httpapi.Options{API: n.API, Metrics: reg, Logger: n.logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	n.httpDone = make(chan struct{})
+	go func() {
+		defer close(n.httpDone)
+		if err := n.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// HTTPAddress is where /health and /metrics answer, or "" when disabled.
+func (n *Node) HTTPAddress() string {
+	if n.httpAddr == "" {
+		return ""
+	}
+	return "http://" + n.httpAddr
+}
+
+// Stop finishes in-flight HTTP requests and stops the worker; running
+// activities are cancelled and retried or reported by their workflows.
+func (n *Node) Stop(ctx context.Context) {
+	if n.http != nil {
+		if err := n.http.Shutdown(ctx); err != nil {
+			_ = n.http.Close()
+		}
+		<-n.httpDone
+	}
+	n.worker.Stop()
+}
+
+// EnsurePools starts the manager of every configured pool when it does not
+// run, and hands every manager its current configuration: it is safe for
+// every worker to do this at start-up.
+func EnsurePools(ctx context.Context, c *api.Client, cfg *config.Config) error {
+	return ensurePools(ctx, c, cfg, 0)
+}
+
+func ensurePools(ctx context.Context, c *api.Client, cfg *config.Config, maxSignals int) error {
+	for _, name := range cfg.PoolNames() {
+		p := cfg.Pools[name]
+		rc := workflows.Reconfigure{Config: PoolConfig(p), LeaseCheckInterval: p.LeaseCheckInterval}
+		_, err := c.Temporal.SignalWithStartWorkflow(ctx, workflows.PoolWorkflowID(name), workflows.SignalReconfigure, rc,
+			client.StartWorkflowOptions{ID: workflows.PoolWorkflowID(name), TaskQueue: c.TaskQueue},
+			workflows.PoolManager, workflows.PoolManagerInput{Pool: name, Config: rc.Config, LeaseCheckInterval: rc.LeaseCheckInterval, MaxSignalsPerRun: maxSignals})
+		if err != nil {
+			return fmt.Errorf("start the manager of pool %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// PoolConfig turns a configured pool into the domain's settings.
+func PoolConfig(p config.Pool) pool.Config {
+	return pool.Config{
+		MaxUnits:       int64(p.MaxUnits),
+		MaxQueueDepth:  p.MaxQueueDepth,
+		Policy:         pool.Policy(p.PriorityPolicy),
+		Backfill:       p.Backfill,
+		State:          pool.State(p.State),
+		DefaultTimeout: p.DefaultTimeout,
+	}
+}
+
+// ExecutorPolicies says, per pool, what the exec and http executors may do.
+func ExecutorPolicies(cfg *config.Config) map[string]executor.Policy {
+	out := make(map[string]executor.Policy, len(cfg.Pools))
+	for name, p := range cfg.Pools {
+		pol := executor.Policy{Exec: executor.ExecPolicy{
+			Enabled: p.Executors.Exec.Enabled, Commands: p.Executors.Exec.Commands,
+			MaxOutputBytes: p.Executors.Exec.MaxOutputBytes, Env: p.Executors.Exec.Env,
+		}}
+		if h := p.Executors.HTTP; h != nil {
+			pol.HTTP = executor.HTTPPolicy{URL: h.URL, Timeout: h.Timeout, Headers: h.Headers, MaxResponseBytes: int(h.MaxResponseBytes)}
+		}
+		out[name] = pol
+	}
+	return out
+}
+
+// EnsureSearchAttributes registers Parklot's search attributes when they are
+// missing. Where the caller may not (Temporal Cloud), the error says how the
+// operator registers them once.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes of namespace %q: %w", namespace, err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range SearchAttributes {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("namespace %q lacks Parklot's search attributes and this worker may not add them (%v); register them once: "+
+			"temporal operator search-attribute create --namespace %s --name ParklotPool --type Keyword --name ParklotTenant --type Keyword "+
+			"--name ParklotStatus --type Keyword --name ParklotMailbox --type Keyword", namespace, err, namespace)
+	}
+	return nil
+}

@@ -1,0 +1,346 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parklot/parklot/config"
+	"github.com/parklot/parklot/domain/pool"
+	"github.com/parklot/parklot/internal/testenv"
+	"github.com/parklot/parklot/workers/node"
+	"github.com/parklot/parklot/workflows"
+)
+
+func sleepTask(id, poolName, tenant string, units int64, d time.Duration) workflows.TaskInput {
+	payload, _ := json.Marshal(map[string]string{"duration": d.String()})
+	return workflows.TaskInput{TaskID: id, Pool: poolName, Tenant: tenant, Units: units, Kind: "sleep", Payload: payload}
+}
+
+func submit(t *testing.T, env *testenv.Env, in workflows.TaskInput) workflows.TaskStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := env.API.Submit(ctx, in)
+	if err != nil {
+		t.Fatalf("submit %s: %v", in.TaskID, err)
+	}
+	return st
+}
+
+func poolState(t *testing.T, env *testenv.Env, name string) workflows.PoolState {
+	t.Helper()
+	st, err := env.API.Pool(context.Background(), name)
+	if err != nil {
+		t.Fatalf("pool %s: %v", name, err)
+	}
+	return st
+}
+
+func multiPoolConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+defaults:
+  mailbox: {backend: memory}
+  audit: {backend: memory}
+  lease_check_interval: 1s
+  default_timeout: 60s
+pools:
+`+yaml), config.FormatYAML)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+func TestATaskThatFitsStartsAtOnceAndATaskThatDoesNotQueuesUntilUnitsAreReleased(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 4, 1), testenv.Options{})
+
+	a := submit(t, env, sleepTask("a", "p", "acme", 3, 1500*time.Millisecond))
+	if a.Status != workflows.StatusRunning {
+		t.Fatalf("a: %s %s, want running", a.Status, a.Reason)
+	}
+	b := submit(t, env, sleepTask("b", "p", "acme", 2, 100*time.Millisecond))
+	if b.Status != workflows.StatusQueued || b.Position != 1 {
+		t.Fatalf("b: %s at %d, want queued at 1", b.Status, b.Position)
+	}
+	before := poolState(t, env, "p")
+	c := submit(t, env, sleepTask("c", "p", "acme", 2, 0))
+	if c.Status != workflows.StatusRejected || c.Reason != pool.ReasonQueueFull {
+		t.Fatalf("c: %s %s, want rejected queue_full", c.Status, c.Reason)
+	}
+	after := poolState(t, env, "p")
+	if after.ActiveUnits != before.ActiveUnits || len(after.Queue) != len(before.Queue) || len(after.Holders) != len(before.Holders) {
+		t.Fatalf("queue_full changed the pool: before %d units %d queued, after %d units %d queued",
+			before.ActiveUnits, len(before.Queue), after.ActiveUnits, len(after.Queue))
+	}
+	if after.ActiveUnits > after.Config.MaxUnits {
+		t.Fatalf("active units %d exceed max %d", after.ActiveUnits, after.Config.MaxUnits)
+	}
+
+	done := env.WaitStatus(t, "b", 30*time.Second, workflows.StatusCompleted)
+	if done.StartedAt.IsZero() || string(done.Result) != `{"slept":"100ms"}` {
+		t.Fatalf("b finished without a start time or result: %+v", done)
+	}
+	aDone := env.WaitStatus(t, "a", 30*time.Second, workflows.StatusCompleted)
+	if done.StartedAt.Before(aDone.StartedAt.Add(time.Second)) {
+		t.Fatalf("b started at %s, before a (started %s) released its units", done.StartedAt, aDone.StartedAt)
+	}
+	final := poolState(t, env, "p")
+	if final.ActiveUnits != 0 || final.Counters.Admitted != 1 || final.Counters.Granted != 1 || final.Counters.Rejected[pool.ReasonQueueFull] != 1 {
+		t.Fatalf("final pool state: %+v", final.Snapshot)
+	}
+}
+
+func TestEveryRefusalHasItsStableReason(t *testing.T) {
+	env := testenv.Start(t, multiPoolConfig(t, `
+  p: {max_units: 4, max_queue_depth: 5}
+  zero: {max_units: 0}
+  off: {max_units: 4, state: disabled}
+  draining: {max_units: 4, state: draining}
+`), testenv.Options{})
+	past := time.Now().Add(-time.Minute)
+	cases := []struct {
+		name   string
+		in     workflows.TaskInput
+		reason pool.Reason
+		status string
+		field  string
+	}{
+		{"a pool with no capacity rejects everything", sleepTask("r1", "zero", "acme", 1, 0), pool.ReasonCapacityZero, workflows.StatusRejected, "units"},
+		{"more units than the pool has", sleepTask("r2", "p", "acme", 5, 0), pool.ReasonExceedsCapacity, workflows.StatusRejected, "units"},
+		{"a disabled pool", sleepTask("r3", "off", "acme", 1, 0), pool.ReasonPoolDisabled, workflows.StatusRejected, ""},
+		{"a draining pool", sleepTask("r4", "draining", "acme", 1, 0), pool.ReasonPoolDraining, workflows.StatusRejected, ""},
+		{"a pool nobody runs", sleepTask("r5", "nope", "acme", 1, 0), pool.ReasonUnknownPool, workflows.StatusRejected, ""},
+		{"zero units", sleepTask("r6", "p", "acme", 0, 0), pool.ReasonInvalidRequest, workflows.StatusRejected, "units"},
+		{"no tenant", sleepTask("r7", "p", "", 1, 0), pool.ReasonInvalidRequest, workflows.StatusRejected, "tenant"},
+		{"no kind", func() workflows.TaskInput { in := sleepTask("r8", "p", "acme", 1, 0); in.Kind = ""; return in }(), pool.ReasonInvalidRequest, workflows.StatusRejected, "kind"},
+		{"a deadline already past", func() workflows.TaskInput { in := sleepTask("r9", "p", "acme", 1, 0); in.Deadline = past; return in }(), pool.ReasonDeadlinePassed, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := submit(t, env, tc.in)
+			if st.Reason != tc.reason || st.Message == "" {
+				t.Fatalf("got %s/%s %q, want reason %s with a message", st.Status, st.Reason, st.Message, tc.reason)
+			}
+			if tc.status != "" && st.Status != tc.status {
+				t.Fatalf("status %s, want %s", st.Status, tc.status)
+			}
+			if st.Field != tc.field {
+				t.Fatalf("field %q, want %q", st.Field, tc.field)
+			}
+		})
+	}
+	if st := poolState(t, env, "p"); st.ActiveUnits != 0 || len(st.Queue) != 0 {
+		t.Fatalf("refusals left traces in the pool: %+v", st.Snapshot)
+	}
+}
+
+func TestDeadlinesAndTimeoutsExpireTasks(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 5), testenv.Options{})
+	submit(t, env, sleepTask("holder", "p", "acme", 1, 3*time.Second))
+
+	late := sleepTask("late", "p", "acme", 1, 0)
+	late.Deadline = time.Now().Add(time.Second)
+	if st := submit(t, env, late); st.Status != workflows.StatusQueued {
+		t.Fatalf("late: %s, want queued", st.Status)
+	}
+	st := env.WaitStatus(t, "late", 20*time.Second, workflows.StatusExpired, workflows.StatusCompleted)
+	if st.Status != workflows.StatusExpired || st.Reason != pool.ReasonDeadlinePassed || !st.StartedAt.IsZero() {
+		t.Fatalf("late: %+v, want expired (deadline_passed) without ever starting", st)
+	}
+
+	env.WaitStatus(t, "holder", 20*time.Second, workflows.StatusCompleted)
+	slow := sleepTask("slow", "p", "acme", 1, time.Minute)
+	slow.Timeout = time.Second
+	submit(t, env, slow)
+	st = env.WaitStatus(t, "slow", 30*time.Second, workflows.StatusExpired, workflows.StatusCompleted, workflows.StatusFailed)
+	if st.Status != workflows.StatusExpired || st.Reason != pool.ReasonTimeout {
+		t.Fatalf("slow: %s/%s %q, want expired with reason timeout", st.Status, st.Reason, st.Message)
+	}
+	waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.ActiveUnits == 0 })
+	if c := poolState(t, env, "p").Counters; c.Expired != 1 {
+		t.Fatalf("pool counted %d expiries, want 1 (the queued task)", c.Expired)
+	}
+}
+
+func waitPool(t *testing.T, env *testenv.Env, name string, ok func(workflows.PoolState) bool) workflows.PoolState {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := poolState(t, env, name)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pool %s never reached the expected state: %+v", name, st.Snapshot)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestHigherPriorityQueuedTasksStartFirst(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
+	submit(t, env, sleepTask("blocker", "p", "acme", 1, time.Second))
+	low := sleepTask("low", "p", "acme", 1, 0)
+	low.Priority = pool.PriorityLow
+	high := sleepTask("high", "p", "globex", 1, 0)
+	high.Priority = pool.PriorityHigh
+	submit(t, env, low)
+	if st := submit(t, env, high); st.Position != 1 {
+		t.Fatalf("high priority queued at %d, want 1 (ahead of low)", st.Position)
+	}
+	h := env.WaitStatus(t, "high", 20*time.Second, workflows.StatusCompleted)
+	l := env.WaitStatus(t, "low", 20*time.Second, workflows.StatusCompleted)
+	if !h.StartedAt.Before(l.StartedAt) {
+		t.Fatalf("high started %s, low %s: want high first", h.StartedAt, l.StartedAt)
+	}
+}
+
+func TestReportedUsageAboveTheDeclaredUnitsStopsAdmissions(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 4, 10), testenv.Options{})
+	in := sleepTask("greedy", "p", "acme", 1, 2*time.Second)
+	in.Payload = json.RawMessage(`{"duration":"2s","usage":4}`)
+	submit(t, env, in)
+	waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.ActiveUnits == 4 })
+	if st := submit(t, env, sleepTask("next", "p", "acme", 1, 0)); st.Status != workflows.StatusQueued {
+		t.Fatalf("next: %s, want queued while usage fills the pool", st.Status)
+	}
+	env.WaitStatus(t, "next", 20*time.Second, workflows.StatusCompleted)
+	if c := poolState(t, env, "p").Counters; c.UsageExceeded != 1 {
+		t.Fatalf("usage_exceeded counted %d, want 1", c.UsageExceeded)
+	}
+}
+
+func TestATerminatedTaskGivesItsUnitsBack(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 2, 10), testenv.Options{})
+	submit(t, env, sleepTask("doomed", "p", "acme", 2, time.Hour))
+	if st := submit(t, env, sleepTask("waiting", "p", "acme", 2, 0)); st.Status != workflows.StatusQueued {
+		t.Fatalf("waiting: %s, want queued", st.Status)
+	}
+	if err := env.Client.TerminateWorkflow(context.Background(), workflows.TaskWorkflowID("doomed"), "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	env.WaitStatus(t, "waiting", 30*time.Second, workflows.StatusCompleted)
+	if c := poolState(t, env, "p").Counters; c.Reclaimed != 1 {
+		t.Fatalf("reclaimed %d, want 1", c.Reclaimed)
+	}
+}
+
+func TestSubmittingAnIdAgainReturnsTheFirstTask(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
+	first := submit(t, env, sleepTask("same", "p", "acme", 1, 500*time.Millisecond))
+	again := submit(t, env, sleepTask("same", "p", "other-tenant", 1, 0))
+	if again.Tenant != "acme" || again.Status != first.Status {
+		t.Fatalf("second submit: %+v, want the first task (%+v)", again, first)
+	}
+	env.WaitStatus(t, "same", 20*time.Second, workflows.StatusCompleted)
+	closed := submit(t, env, sleepTask("same", "p", "acme", 1, 0))
+	if closed.Status != workflows.StatusCompleted {
+		t.Fatalf("submit after completion: %s, want the first task's completed", closed.Status)
+	}
+	if c := poolState(t, env, "p").Counters; c.Admitted+c.Granted != 1 {
+		t.Fatalf("pool started %d tasks, want 1", c.Admitted+c.Granted)
+	}
+}
+
+func TestCancellingAQueuedTaskDropsItAndARunningOneFailsIt(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
+	submit(t, env, sleepTask("running", "p", "acme", 1, time.Hour))
+	submit(t, env, sleepTask("queued", "p", "acme", 1, 0))
+	ctx := context.Background()
+	if _, err := env.API.Cancel(ctx, "queued"); err != nil {
+		t.Fatal(err)
+	}
+	st := env.WaitStatus(t, "queued", 20*time.Second, workflows.StatusDropped)
+	if st.Reason != pool.ReasonCancelled {
+		t.Fatalf("queued: reason %s, want cancelled", st.Reason)
+	}
+	if _, err := env.API.Cancel(ctx, "running"); err != nil {
+		t.Fatal(err)
+	}
+	st = env.WaitStatus(t, "running", 20*time.Second, workflows.StatusFailed)
+	if st.Reason != pool.ReasonCancelled {
+		t.Fatalf("running: reason %s, want cancelled", st.Reason)
+	}
+	waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.ActiveUnits == 0 && len(s.Queue) == 0 })
+	if _, err := env.API.Cancel(ctx, "running"); err == nil {
+		t.Fatal("cancelling a finished task succeeded, want an error saying it finished")
+	}
+}
+
+func TestPoolsFollowConfigChangesLiveWithoutLosingQueuedTasks(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
+	submit(t, env, sleepTask("hold", "p", "acme", 1, 2*time.Second))
+	for i := range 3 {
+		if st := submit(t, env, sleepTask(fmt.Sprintf("q%d", i), "p", "acme", 1, time.Second)); st.Status != workflows.StatusQueued {
+			t.Fatalf("q%d: %s, want queued", i, st.Status)
+		}
+	}
+	grown := multiPoolConfig(t, `
+  p: {max_units: 4, max_queue_depth: 10}
+  extra: {max_units: 2}
+`)
+	grown.Temporal.Namespace = env.Config.Temporal.Namespace
+	if err := node.EnsurePools(context.Background(), env.API, grown); err != nil {
+		t.Fatal(err)
+	}
+	st := waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.Config.MaxUnits == 4 && len(s.Queue) == 0 })
+	if st.ActiveUnits > 4 {
+		t.Fatalf("active %d over the new capacity", st.ActiveUnits)
+	}
+	for i := range 3 {
+		env.WaitStatus(t, fmt.Sprintf("q%d", i), 20*time.Second, workflows.StatusCompleted)
+	}
+	if st := submit(t, env, sleepTask("in-new-pool", "extra", "acme", 2, 0)); st.Status != workflows.StatusRunning {
+		t.Fatalf("new pool: %s %s, want running", st.Status, st.Reason)
+	}
+
+	// Draining by an operator survives a worker restarting with the same file.
+	if err := env.API.SetPoolState(context.Background(), "p", pool.StateDraining); err != nil {
+		t.Fatal(err)
+	}
+	waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.State == pool.StateDraining })
+	if err := node.EnsurePools(context.Background(), env.API, grown); err != nil {
+		t.Fatal(err)
+	}
+	if st := submit(t, env, sleepTask("after-drain", "p", "acme", 1, 0)); st.Reason != pool.ReasonPoolDraining {
+		t.Fatalf("after drain and an unchanged reconfigure: %s/%s, want pool_draining", st.Status, st.Reason)
+	}
+}
+
+func TestNoSubmissionIsLostAcrossContinueAsNewDuringABurst(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 4, 1000), testenv.Options{PoolManagerMaxSignals: 40})
+	const n = 300
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			in := sleepTask(fmt.Sprintf("burst-%03d", i), "p", fmt.Sprintf("tenant-%d", i%3), 1, 0)
+			_, err := env.API.Submit(context.Background(), in)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+	}
+	for i := range n {
+		env.WaitStatus(t, fmt.Sprintf("burst-%03d", i), 60*time.Second, workflows.StatusCompleted)
+	}
+	st := waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.ActiveUnits == 0 })
+	if st.Runs < 5 {
+		t.Fatalf("manager continued as new %d times, want several with a 40-signal bound", st.Runs)
+	}
+	if got := st.Counters.Admitted + st.Counters.Granted; got != n {
+		t.Fatalf("pool started %d tasks, want exactly %d", got, n)
+	}
+	if st.Counters.Released != n || len(st.Queue) != 0 || len(st.Holders) != 0 {
+		t.Fatalf("released %d, queue %d, holders %d after the burst", st.Counters.Released, len(st.Queue), len(st.Holders))
+	}
+}

@@ -1,0 +1,80 @@
+package workflows
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/parklot/parklot/domain/pool"
+)
+
+// managerHarness runs a PoolManager in the test environment and records
+// every decision it sends to tasks.
+type managerHarness struct {
+	env       *testsuite.TestWorkflowEnvironment
+	mu        sync.Mutex
+	decisions map[string][]Decision
+}
+
+func newManagerHarness(t *testing.T, cfg pool.Config) *managerHarness {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	h := &managerHarness{env: s.NewTestWorkflowEnvironment(), decisions: map[string][]Decision{}}
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", SignalDecision, mock.Anything).Return(
+		func(_ string, workflowID, _ string, _ string, arg interface{}) error {
+			id, _ := TaskIDFromWorkflowID(workflowID)
+			h.mu.Lock()
+			h.decisions[id] = append(h.decisions[id], arg.(Decision))
+			h.mu.Unlock()
+			return nil
+		})
+	return h
+}
+
+func (h *managerHarness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+
+func (h *managerHarness) acquire(id, tenant string, units int64) func() {
+	return func() {
+		h.env.SignalWorkflow(SignalAcquire, AcquireRequest{Request: pool.Request{TaskID: id, Tenant: tenant, Units: units}})
+	}
+}
+
+func (h *managerHarness) kinds(id string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, d := range h.decisions[id] {
+		out = append(out, d.Kind)
+	}
+	return out
+}
+
+func TestManagerAdmitsWhatFitsQueuesTheRestAndGrantsOnRelease(t *testing.T) {
+	h := newManagerHarness(t, pool.Config{})
+	var state PoolState
+	h.at(time.Second, h.acquire("a", "acme", 3))
+	h.at(2*time.Second, h.acquire("b", "acme", 2))
+	h.at(3*time.Second, func() {
+		v, err := h.env.QueryWorkflow(QueryPoolState)
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		_ = v.Get(&state)
+	})
+	h.at(4*time.Second, func() { h.env.SignalWorkflow(SignalRelease, ReleaseRequest{TaskID: "a"}) })
+	h.at(time.Hour, func() { h.env.CancelWorkflow() })
+	h.env.ExecuteWorkflow(PoolManager, PoolManagerInput{Pool: "p", Config: pool.Config{MaxUnits: 4, MaxQueueDepth: 5, DefaultTimeout: time.Minute}, LeaseCheckInterval: 10 * time.Minute})
+
+	if got := h.kinds("a"); len(got) != 1 || got[0] != DecisionAdmitted {
+		t.Fatalf("a got %v, want [admitted]", got)
+	}
+	if got := h.kinds("b"); len(got) != 2 || got[0] != DecisionQueued || got[1] != DecisionGranted {
+		t.Fatalf("b got %v, want [queued granted]", got)
+	}
+	if state.ActiveUnits != 3 || len(state.Queue) != 1 {
+		t.Fatalf("state after two acquisitions: %d active, %d queued", state.ActiveUnits, len(state.Queue))
+	}
+}

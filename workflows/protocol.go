@@ -1,0 +1,220 @@
+package workflows
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parklot/parklot/domain/pool"
+)
+
+// DefaultTaskQueue serves every Parklot workflow and activity unless the
+// configuration names another.
+const DefaultTaskQueue = "parklot"
+
+// Signal, query and update names. Workers and clients share these constants;
+// changing a value breaks running workflows.
+const (
+	SignalAcquire     = "acquire"
+	SignalRelease     = "release"
+	SignalCancel      = "cancel"
+	SignalReportUsage = "report-usage"
+	SignalReconfigure = "reconfigure"
+	// SignalSetState is an operator's drain, disable or enable.
+	SignalSetState = "set-state"
+	// SignalDecision carries every answer of a pool manager to a task.
+	SignalDecision = "pool-decision"
+	// SignalCancelTask asks a task workflow to cancel itself.
+	SignalCancelTask = "cancel"
+
+	QueryPoolState  = "state"
+	QueryTaskStatus = "status"
+	// QueryPosition answers a queued task's current 1-based position.
+	QueryPosition = "position"
+
+	UpdateSubmit = "submit"
+
+	// ActivityExecute runs a task's executor (activities.Activities.Execute).
+	ActivityExecute = "Execute"
+	// ActivityClosedWorkflows answers which of the given workflow ids no
+	// longer run (activities.Activities.ClosedWorkflows).
+	ActivityClosedWorkflows = "ClosedWorkflows"
+)
+
+// Search attributes Parklot sets on task workflows so that the Temporal UI
+// and `parklot tasks` can filter by them. Registered by `parklot-worker dev`;
+// on a cluster the operator registers them once (docs/OPERATIONS.md).
+const (
+	SearchAttrPool    = "ParklotPool"
+	SearchAttrTenant  = "ParklotTenant"
+	SearchAttrStatus  = "ParklotStatus"
+	SearchAttrMailbox = "ParklotMailbox"
+)
+
+// PoolWorkflowID is the identity of a pool's manager.
+func PoolWorkflowID(poolName string) string { return "pool/" + poolName }
+
+// TaskWorkflowID is the identity of a task.
+func TaskWorkflowID(taskID string) string { return "task/" + taskID }
+
+// TaskIDFromWorkflowID reverses TaskWorkflowID; ok is false for other ids.
+func TaskIDFromWorkflowID(id string) (string, bool) {
+	return strings.CutPrefix(id, "task/")
+}
+
+// Task statuses as clients see them. The terminal ones never change again.
+const (
+	StatusSubmitted = "submitted"
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusExpired   = "expired"
+	StatusRejected  = "rejected"
+	StatusDropped   = "dropped"
+)
+
+// ReasonWorkerLost is why a task fails when the worker running it stopped
+// heartbeating on every attempt.
+const ReasonWorkerLost pool.Reason = "worker_lost"
+
+// IsTerminal reports whether a status is final.
+func IsTerminal(status string) bool {
+	switch status {
+	case StatusCompleted, StatusFailed, StatusExpired, StatusRejected, StatusDropped:
+		return true
+	}
+	return false
+}
+
+// TaskInput starts a task workflow: what a client submits.
+type TaskInput struct {
+	TaskID   string          `json:"taskId"`
+	Pool     string          `json:"pool"`
+	Tenant   string          `json:"tenant"`
+	User     string          `json:"userId,omitempty"`
+	Session  string          `json:"sessionId,omitempty"`
+	Priority pool.Priority   `json:"priority"`
+	Units    int64           `json:"units"`
+	Kind     string          `json:"kind"`
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	// Deadline is absolute; zero means none.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Timeout bounds the run; zero means the pool's default_timeout.
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// MailboxKey is where the task's outcome is delivered.
+func (in TaskInput) MailboxKey() string {
+	return in.Tenant + "/" + in.User + "/" + in.Session
+}
+
+// TaskStatus is a task's state as the `status` query and the workflow result
+// report it; it stays readable after the workflow has closed.
+type TaskStatus struct {
+	TaskID      string          `json:"taskId"`
+	Pool        string          `json:"pool"`
+	Tenant      string          `json:"tenant"`
+	User        string          `json:"userId,omitempty"`
+	Session     string          `json:"sessionId,omitempty"`
+	Kind        string          `json:"kind"`
+	Status      string          `json:"status"`
+	Reason      pool.Reason     `json:"reason,omitempty"`
+	Message     string          `json:"message,omitempty"`
+	Priority    pool.Priority   `json:"priority"`
+	Units       int64           `json:"units"`
+	Position    int             `json:"position,omitempty"`
+	SubmittedAt time.Time       `json:"submittedAt,omitzero"`
+	StartedAt   time.Time       `json:"startedAt,omitzero"`
+	CompletedAt time.Time       `json:"completedAt,omitzero"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	Field       string          `json:"field,omitempty"`
+}
+
+// AcquireRequest asks a pool manager for units on behalf of a task.
+type AcquireRequest struct {
+	Request     pool.Request `json:"request"`
+	SubmittedAt time.Time    `json:"submittedAt"`
+}
+
+// ReleaseRequest returns a task's units. Idempotent by task id.
+type ReleaseRequest struct {
+	TaskID  string `json:"taskId"`
+	Outcome string `json:"outcome"`
+	// ReleasedAt is the task's time of release, for the release-to-grant
+	// latency of the tasks the freed units admit.
+	ReleasedAt time.Time `json:"releasedAt,omitzero"`
+}
+
+// CancelRequest asks the manager to drop a queued task.
+type CancelRequest struct {
+	TaskID string `json:"taskId"`
+}
+
+// UsageReport carries the units a running task really uses.
+type UsageReport struct {
+	TaskID string `json:"taskId"`
+	Units  int64  `json:"units"`
+}
+
+// Reconfigure replaces a pool's configuration live.
+type Reconfigure struct {
+	Config             pool.Config   `json:"config"`
+	LeaseCheckInterval time.Duration `json:"leaseCheckInterval"`
+}
+
+// SetState is an operator's override of a pool's state.
+type SetState struct {
+	State pool.State `json:"state"`
+}
+
+// Decision kinds a manager sends to a task.
+const (
+	DecisionAdmitted = "admitted" // admitted at once on acquire
+	DecisionQueued   = "queued"
+	DecisionRejected = "rejected"
+	DecisionExpired  = "expired"
+	DecisionGranted  = "granted" // admitted later, from the queue
+	DecisionDropped  = "dropped" // cancelled while queued
+)
+
+// Decision is a manager's answer to a task.
+type Decision struct {
+	Kind      string        `json:"kind"`
+	Position  int           `json:"position,omitempty"`
+	Reason    pool.Reason   `json:"reason,omitempty"`
+	Message   string        `json:"message,omitempty"`
+	Field     string        `json:"field,omitempty"`
+	Timeout   time.Duration `json:"timeout,omitempty"`
+	GrantedAt time.Time     `json:"grantedAt,omitzero"`
+}
+
+// PoolState is the answer of a manager's `state` query.
+type PoolState struct {
+	Pool               string        `json:"pool"`
+	LeaseCheckInterval time.Duration `json:"leaseCheckInterval"`
+	Runs               int           `json:"runs"`
+	SignalsThisRun     int           `json:"signalsThisRun"`
+	// Wait is how long granted tasks waited in the queue.
+	Wait Histogram `json:"wait"`
+	// ReleaseToGrant is how long after a release the tasks it admitted were
+	// granted, measured from the releasing task's clock.
+	ReleaseToGrant Histogram `json:"releaseToGrant"`
+	pool.Snapshot
+}
+
+// ExecuteInput is what the Execute activity runs.
+type ExecuteInput struct {
+	TaskID  string          `json:"taskId"`
+	Pool    string          `json:"pool"`
+	Tenant  string          `json:"tenant"`
+	Kind    string          `json:"kind"`
+	Units   int64           `json:"units"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// ExecuteResult is the executor's output.
+type ExecuteResult struct {
+	Output json.RawMessage `json:"output,omitempty"`
+}
