@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,22 @@ import (
 func NewEventID(t time.Time) string {
 	var u uuid.UUID
 	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails since Go 1.24
+	return stamp(u, t)
+}
+
+// EventIDFor is NewEventID with the random bits taken from a hash of key
+// instead of the random source. A workflow derives its events' ids this way
+// (key = workflow id, run id and a sequence number), so a replay or a
+// retried write produces the same ids and the store keeps one copy.
+func EventIDFor(t time.Time, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	var u uuid.UUID
+	copy(u[:], sum[:16])
+	return stamp(u, t)
+}
+
+// stamp writes t and the version and variant bits over u.
+func stamp(u uuid.UUID, t time.Time) string {
 	ns := t.UnixNano()
 	if ns < 0 {
 		ns = 0
