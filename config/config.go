@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +30,7 @@ const (
 	defaultHTTPTimeout      = 30 * time.Second
 	defaultMaxResponseBytes = 1 << 20
 	defaultContiguousSpots  = 2
+	defaultWebhookTimeout   = 10 * time.Second
 
 	demoPool       = "demo"
 	demoUnits      = 4
@@ -176,6 +178,36 @@ type Pool struct {
 	Mailbox   *Store    `yaml:"mailbox"`
 	Audit     *Store    `yaml:"audit"`
 	Executors Executors `yaml:"executors"`
+	// Webhook is nil when the pool's outcomes are not pushed anywhere.
+	Webhook *Webhook `yaml:"webhook"`
+}
+
+// Webhook POSTs every message the pool's tasks leave in a mailbox to a URL,
+// signed with HMAC-SHA256 (see package notifier), so a gateway can push
+// outcomes to its clients.
+type Webhook struct {
+	// URL is the http(s) endpoint of the receiver.
+	URL string `yaml:"url" config:"required"`
+	// SecretEnv names the environment variable holding the signing secret,
+	// which keeps it out of the file.
+	SecretEnv string `yaml:"secret_env" config:"required"`
+	// Secret is the value of SecretEnv, read by Load and Parse. The file
+	// cannot set it; a Webhook built in code may set it instead of SecretEnv.
+	Secret string `yaml:"-" json:"-"`
+	// Timeout per attempt, default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// String describes the webhook without its secret, so it is safe to log.
+func (w Webhook) String() string {
+	shown := w.URL
+	if u, err := url.Parse(w.URL); err == nil {
+		shown = u.Redacted()
+	}
+	if w.SecretEnv == "" {
+		return "webhook " + shown
+	}
+	return "webhook " + shown + " (secret from $" + w.SecretEnv + ")"
 }
 
 // Executors configures how a pool's tasks may run.
@@ -393,8 +425,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes data strictly (an unknown key is an error), fills defaults,
-// applies environment overrides, resolves dsn_env, makes store paths absolute
-// and validates. Any mistake yields Problems naming every one of them.
+// applies environment overrides, resolves dsn_env and secret_env, makes store
+// paths absolute and validates. Any mistake yields Problems naming every one
+// of them.
 func Parse(data []byte, format Format) (*Config, error) {
 	root, err := parseNode(data, format)
 	if err != nil {
@@ -489,6 +522,10 @@ func newHTTPExecutor() HTTPExecutor {
 	return HTTPExecutor{Timeout: defaultHTTPTimeout, MaxResponseBytes: defaultMaxResponseBytes}
 }
 
+func newWebhook() Webhook {
+	return Webhook{Timeout: defaultWebhookTimeout}
+}
+
 func newLot() Lot {
 	return Lot{Strategy: StrategyFirstAvailable, ContiguousSpots: defaultContiguousSpots}
 }
@@ -499,6 +536,7 @@ func finish(c *Config, d *decoder) (*Config, error) {
 	var ps Problems
 	ps = append(ps, applyEnv(c, d.sources)...)
 	ps = append(ps, resolveStores(c, d.sources)...)
+	resolveWebhooks(c)
 	for _, p := range c.problems() {
 		if !d.covers(p.Path) {
 			ps = append(ps, p)
@@ -599,6 +637,20 @@ func resolveStores(c *Config, sources map[string]string) Problems {
 		}
 	}
 	return ps
+}
+
+// resolveWebhooks reads each webhook's secret_env into Secret. An unset or
+// empty variable leaves Secret empty, which validation reports.
+func resolveWebhooks(c *Config) {
+	for _, name := range c.PoolNames() {
+		w := c.Pools[name].Webhook
+		if w == nil || w.SecretEnv == "" {
+			continue
+		}
+		if v, ok := os.LookupEnv(w.SecretEnv); ok && v != "" {
+			w.Secret = v
+		}
+	}
 }
 
 // parseNode turns data into a YAML node tree; JSON is read by encoding/json so

@@ -68,6 +68,7 @@ func TestEveryExampleIsValid(t *testing.T) {
 	t.Setenv("PARKLOT_POSTGRES_DSN", "postgres://parklot:secret@127.0.0.1:5432/parklot?sslmode=disable")
 	t.Setenv("PARKLOT_AUDIT_DSN", "postgres://audit:secret@127.0.0.1:5432/audit?sslmode=disable")
 	t.Setenv("TEMPORAL_API_KEY", "test-key")
+	t.Setenv("PARKLOT_WEBHOOK_SECRET", "test-webhook-secret")
 	files, err := filepath.Glob("examples/*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples found: %v", err)
@@ -84,6 +85,7 @@ func TestEveryExampleIsValid(t *testing.T) {
 func TestExamplesSayWhatTheyPromise(t *testing.T) {
 	t.Setenv("PARKLOT_POSTGRES_DSN", "postgres://main")
 	t.Setenv("PARKLOT_AUDIT_DSN", "postgres://audit")
+	t.Setenv("PARKLOT_WEBHOOK_SECRET", "gateway-secret")
 
 	desktop, err := Load("examples/desktop.yaml")
 	if err != nil {
@@ -111,6 +113,9 @@ func TestExamplesSayWhatTheyPromise(t *testing.T) {
 	}
 	if s := cloud.AuditStore("gpu-a100"); s.DSN != "postgres://audit" {
 		t.Errorf("cloud gpu-a100 audit = %+v, want its own database", s)
+	}
+	if w := cloud.Pools["agents"].Webhook; w == nil || w.Secret != "gateway-secret" || !strings.HasPrefix(w.URL, "https://") {
+		t.Errorf("cloud agents webhook = %+v, want https with the secret from PARKLOT_WEBHOOK_SECRET", w)
 	}
 
 	garage, err := Load("examples/garage.yaml")
@@ -162,6 +167,7 @@ func TestMissingKeysTakeTheirDefaults(t *testing.T) {
 		{"exec executor is off", pool.Executors.Exec.Enabled, false},
 		{"exec output cap is 64 KiB", pool.Executors.Exec.MaxOutputBytes, 65536},
 		{"no http executor", pool.Executors.HTTP == nil, true},
+		{"no webhook", pool.Webhook == nil, true},
 		{"lot strategy is first_available", lot.Strategy, StrategyFirstAvailable},
 		{"lot takes 2 contiguous spots", lot.ContiguousSpots, 2},
 		{"lot has no stay limit", lot.MaxStay, time.Duration(0)},
@@ -188,6 +194,54 @@ pools:
 	h := c.Pools["gpu"].Executors.HTTP
 	if h == nil || h.Timeout != 30*time.Second || h.MaxResponseBytes != 1<<20 {
 		t.Fatalf("http executor = %+v, want 30s timeout and 1 MiB cap", h)
+	}
+}
+
+func TestWebhookSecretComesFromTheEnvironment(t *testing.T) {
+	t.Setenv("TEST_PARKLOT_WEBHOOK_SECRET", "s3cret")
+	c := mustParse(t, `
+pools:
+  gpu:
+    max_units: 1
+    webhook: {url: "https://gateway.example.com/hook", secret_env: TEST_PARKLOT_WEBHOOK_SECRET}
+  cpu:
+    max_units: 1
+    webhook: {url: "http://127.0.0.1:9000/hook", secret_env: TEST_PARKLOT_WEBHOOK_SECRET, timeout: 3s}
+  batch:
+    max_units: 1
+    webhook:
+`)
+	want := Webhook{URL: "https://gateway.example.com/hook", SecretEnv: "TEST_PARKLOT_WEBHOOK_SECRET", Secret: "s3cret", Timeout: 10 * time.Second}
+	if w := c.Pools["gpu"].Webhook; w == nil || *w != want {
+		t.Errorf("gpu webhook = %+v, want %+v (secret resolved, 10s default timeout)", w, want)
+	}
+	if w := c.Pools["cpu"].Webhook; w == nil || w.Timeout != 3*time.Second || w.Secret != "s3cret" {
+		t.Errorf("cpu webhook = %+v, want its own 3s timeout", w)
+	}
+	if w := c.Pools["batch"].Webhook; w != nil {
+		t.Errorf("an empty webhook key = %+v, want no webhook", w)
+	}
+	if s := c.Pools["gpu"].Webhook.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, "TEST_PARKLOT_WEBHOOK_SECRET") {
+		t.Errorf("Webhook.String = %q, want the variable's name and not the secret", s)
+	}
+
+	fromJSON, err := Parse([]byte(`{"pools": {"gpu": {"max_units": 1,
+		"webhook": {"url": "https://gateway.example.com/hook", "secret_env": "TEST_PARKLOT_WEBHOOK_SECRET"}}}}`), FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := fromJSON.Pools["gpu"].Webhook; w == nil || *w != want {
+		t.Errorf("JSON webhook = %+v, want %+v", w, want)
+	}
+}
+
+func TestTheWebhookSecretCannotBeWrittenInTheFile(t *testing.T) {
+	for _, key := range []string{"secret", "Secret", "-"} {
+		_, err := Parse([]byte("pools:\n  p:\n    max_units: 1\n    webhook: {url: \"https://x.example\", secret_env: X, "+key+": leaked}\n"), FormatYAML)
+		p, ok := findProblem(problemsOf(t, err), "pools.p.webhook."+key)
+		if !ok || !strings.Contains(p.Message, "unknown key") {
+			t.Errorf("%s: got %v, want an unknown key", key, err)
+		}
 	}
 }
 
@@ -566,6 +620,7 @@ pools:
 
 func TestEveryMistakeIsReportedWithItsFix(t *testing.T) {
 	t.Setenv("TEST_PARKLOT_DSN", "postgres://x")
+	t.Setenv("TEST_PARKLOT_EMPTY", "")
 	os.Unsetenv("TEST_PARKLOT_UNSET")
 	pool := func(body string) string { return "pools:\n  p:\n    max_units: 1\n" + body }
 	lot := func(body string) string { return minimal + body }
@@ -605,6 +660,18 @@ func TestEveryMistakeIsReportedWithItsFix(t *testing.T) {
 		{"zero exec output cap", pool("    executors: {exec: {max_output_bytes: 0}}\n"), "pools.p.executors.exec.max_output_bytes", "must be greater than 0"},
 		{"http executor without url", pool("    executors: {http: {timeout: 1s}}\n"), "pools.p.executors.http.url", "missing"},
 		{"http executor with a bad url", pool("    executors: {http: {url: \"ftp://x\"}}\n"), "pools.p.executors.http.url", "not an http(s) URL"},
+		{"webhook without url", pool("    webhook: {secret_env: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.url", "missing (line 4); give the receiver's endpoint"},
+		{"webhook with an empty url", pool("    webhook: {url: \"\", secret_env: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.url", "missing (line 4); give the receiver's endpoint"},
+		{"webhook url that is not http(s)", pool("    webhook: {url: \"ftp://gateway\", secret_env: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.url", `"ftp://gateway" is not an http(s) URL (line 4); write e.g. https://`},
+		{"webhook url without a host", pool("    webhook: {url: \"https://\", secret_env: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.url", "not an http(s) URL"},
+		{"webhook url without a scheme", pool("    webhook: {url: gateway.example.com/hook, secret_env: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.url", "not an http(s) URL"},
+		{"webhook without secret_env", pool("    webhook: {url: \"https://gateway\"}\n"), "pools.p.webhook.secret_env", "missing (line 4); name the environment variable holding the signing secret, e.g. secret_env: PARKLOT_WEBHOOK_SECRET"},
+		{"webhook secret_env naming an unset variable", pool("    webhook: {url: \"https://gateway\", secret_env: TEST_PARKLOT_UNSET}\n"), "pools.p.webhook.secret_env", "environment variable TEST_PARKLOT_UNSET is not set or empty (line 4); export it"},
+		{"webhook secret_env naming an empty variable", pool("    webhook: {url: \"https://gateway\", secret_env: TEST_PARKLOT_EMPTY}\n"), "pools.p.webhook.secret_env", "TEST_PARKLOT_EMPTY is not set or empty"},
+		{"webhook secret pasted into secret_env", pool("    webhook: {url: \"https://gateway\", secret_env: \"hunter2 hunter2\"}\n"), "pools.p.webhook.secret_env", "is not an environment variable name (line 4); secret_env names the variable"},
+		{"webhook with a zero timeout", pool("    webhook: {url: \"https://gateway\", secret_env: TEST_PARKLOT_DSN, timeout: 0s}\n"), "pools.p.webhook.timeout", `must be greater than 0, got 0s (line 4); write e.g. "10s"`},
+		{"webhook with a negative timeout", pool("    webhook: {url: \"https://gateway\", secret_env: TEST_PARKLOT_DSN, timeout: -1s}\n"), "pools.p.webhook.timeout", "must be greater than 0"},
+		{"webhook key typo", pool("    webhook: {url: \"https://gateway\", secret_evn: TEST_PARKLOT_DSN}\n"), "pools.p.webhook.secret_evn", "unknown key (line 4); did you mean secret_env?"},
 		{"http executor header", pool("    executors: {http: {url: \"http://x\", headers: {\"Bad Name\": v}}}\n"), "pools.p.executors.http.headers.Bad Name", "invalid header name"},
 		{"temporal address without port", "temporal: {address: localhost}\n", "temporal.address", `"localhost" is not host:port`},
 		{"http address with a bad port", "http: {address: \"127.0.0.1:http\"}\n", "http.address", "is not a number"},
@@ -831,11 +898,29 @@ func TestValidateChecksAConfigBuiltInCode(t *testing.T) {
 	p.Mailbox = &Store{Backend: BackendPostgres, DSNEnv: "TEST_PARKLOT_NEVER_SET"}
 	c.Pools["demo"] = p
 	c.Pools["Other"] = Pool{}
+	c.Pools["hooked"] = func() Pool {
+		q := c.Pools["demo"]
+		q.Shards, q.Mailbox = 1, nil
+		// Set in code, the secret needs no variable; without either it is missing.
+		q.Webhook = &Webhook{URL: "https://gateway.example.com/hook", Secret: "in-code", Timeout: time.Second}
+		return q
+	}()
+	c.Pools["unhooked"] = func() Pool {
+		q := c.Pools["hooked"]
+		q.Webhook = &Webhook{URL: "mailto:ops@example.com"}
+		return q
+	}()
 	err = c.Validate()
 	ps := problemsOf(t, err)
-	for _, path := range []string{"pools.demo.shards", "pools.demo.mailbox.dsn_env", "pools.Other", "pools.Other.default_timeout", "pools.Other.priority_policy"} {
+	for _, path := range []string{"pools.demo.shards", "pools.demo.mailbox.dsn_env", "pools.Other", "pools.Other.default_timeout", "pools.Other.priority_policy",
+		"pools.unhooked.webhook.url", "pools.unhooked.webhook.secret_env", "pools.unhooked.webhook.timeout"} {
 		if _, ok := findProblem(ps, path); !ok {
 			t.Errorf("Validate misses %s:\n%v", path, err)
+		}
+	}
+	for _, p := range ps {
+		if strings.HasPrefix(p.Path, "pools.hooked") {
+			t.Errorf("a webhook built in code with its secret is valid, got %s", p)
 		}
 	}
 }

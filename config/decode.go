@@ -170,6 +170,8 @@ func (d *decoder) fresh(t reflect.Type) reflect.Value {
 		*p = newExec()
 	case *HTTPExecutor:
 		*p = newHTTPExecutor()
+	case *Webhook:
+		*p = newWebhook()
 	case *Lot:
 		*p = newLot()
 	case *Row:

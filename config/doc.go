@@ -23,13 +23,18 @@
 //
 // A variable that is set but empty counts as unset. A store's dsn_env names a
 // further variable whose value becomes the store's DSN, which keeps database
-// passwords out of the file.
+// passwords out of the file. Likewise a pool's webhook.secret_env names the
+// variable holding the webhook's signing secret, which becomes
+// Webhook.Secret; the file itself cannot set the secret.
 //
 // A pool takes default_timeout (60s), max_queue_depth (100),
 // lease_check_interval (30s) and its mailbox and audit stores from the
 // defaults section when it does not set them; the built-in stores are SQLite
 // files under ./.parklot. A pool defaults to priority_policy fair, state
-// active and one shard; max_units has no default. A lot defaults to strategy
+// active and one shard; max_units has no default. A pool's optional webhook
+// (url, secret_env, timeout) pushes every message of its tasks to a gateway,
+// signed as package notifier describes; url and secret_env are required in
+// it and timeout defaults to 10s. A lot defaults to strategy
 // first_available and contiguous_spots 2; timezone and currency are required.
 //
 // # Values

@@ -47,7 +47,7 @@ func (ps Problems) Error() string {
 
 // Validate checks the configuration as it stands and returns Problems listing
 // every mistake, or nil. It does not read the environment: an unresolved
-// dsn_env is reported as unset.
+// dsn_env or secret_env is reported as unset.
 func (c *Config) Validate() error {
 	if ps := c.problems(); len(ps) > 0 {
 		return ps
@@ -288,6 +288,9 @@ func (ch *checker) pool(path, name string, p Pool) {
 	if p.Executors.HTTP != nil {
 		ch.httpExecutor(path+".executors.http", *p.Executors.HTTP)
 	}
+	if p.Webhook != nil {
+		ch.webhook(path+".webhook", *p.Webhook)
+	}
 }
 
 func (ch *checker) exec(path string, e ExecExecutor) {
@@ -321,6 +324,30 @@ func (ch *checker) httpExecutor(path string, h HTTPExecutor) {
 			ch.add(join(path+".headers", k), "invalid header name %q; use a token such as Authorization", k)
 		}
 	}
+}
+
+// envNamePattern is what a shell accepts as a variable name. Anything else in
+// secret_env is most likely the secret itself pasted into the file.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (ch *checker) webhook(path string, w Webhook) {
+	const example = "https://gateway.example.com/parklot/webhook"
+	if w.URL == "" {
+		ch.add(path+".url", "missing; give the receiver's endpoint, e.g. url: %s", example)
+	} else if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ch.add(path+".url", "%q is not an http(s) URL; write e.g. %s", w.URL, example)
+	}
+	switch {
+	case w.SecretEnv != "" && !envNamePattern.MatchString(w.SecretEnv):
+		// The value is not echoed: it may be the secret.
+		ch.add(path+".secret_env", "is not an environment variable name; secret_env names the variable that holds the secret (e.g. secret_env: PARKLOT_WEBHOOK_SECRET), never the secret itself")
+	case w.Secret != "":
+	case w.SecretEnv == "":
+		ch.add(path+".secret_env", "missing; name the environment variable holding the signing secret, e.g. secret_env: PARKLOT_WEBHOOK_SECRET")
+	default:
+		ch.add(path+".secret_env", "environment variable %s is not set or empty; export it with the secret the receiver verifies signatures with, e.g. %s=$(openssl rand -hex 32)", w.SecretEnv, w.SecretEnv)
+	}
+	ch.positive(path+".timeout", w.Timeout, "10s")
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -502,6 +529,10 @@ func requiredHint(path, key string) string {
 	switch {
 	case key == "max_units":
 		return "every pool needs its capacity, e.g. max_units: 8 (0 makes the pool reject every task)"
+	case strings.HasSuffix(path, ".webhook.url"):
+		return "give the receiver's endpoint, e.g. url: https://gateway.example.com/parklot/webhook"
+	case key == "secret_env":
+		return "name the environment variable holding the signing secret, e.g. secret_env: PARKLOT_WEBHOOK_SECRET"
 	case key == "url":
 		return "give the endpoint, e.g. url: https://runner.example.com/tasks"
 	case key == "timezone":
