@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/parklot/parklot/executor"
+	"github.com/parklot/parklot/notifier"
 	"github.com/parklot/parklot/workflows"
 )
 
@@ -27,6 +28,14 @@ type Activities struct {
 	Executors *executor.Registry
 	Client    client.Client
 	Logger    *slog.Logger
+	Stores    *Stores
+	// TaskQueue is where mailbox workflows are started.
+	TaskQueue string
+	// Webhooks are the pools' webhook notifiers, by pool.
+	Webhooks map[string]*notifier.Webhook
+	// DeliveryGiveUp bounds how long an outcome's delivery is retried;
+	// 0 means DefaultDeliveryGiveUp.
+	DeliveryGiveUp time.Duration
 }
 
 // Execute runs the task's executor. It is not idempotent in general (the

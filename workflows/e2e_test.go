@@ -4,12 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parklot/parklot/config"
+	"github.com/parklot/parklot/domain/audit"
+	"github.com/parklot/parklot/domain/mailbox"
 	"github.com/parklot/parklot/domain/pool"
 	"github.com/parklot/parklot/internal/testenv"
+	"github.com/parklot/parklot/notifier"
 	"github.com/parklot/parklot/workers/node"
 	"github.com/parklot/parklot/workflows"
 )
@@ -342,5 +350,127 @@ func TestNoSubmissionIsLostAcrossContinueAsNewDuringABurst(t *testing.T) {
 	}
 	if st.Counters.Released != n || len(st.Queue) != 0 || len(st.Holders) != 0 {
 		t.Fatalf("released %d, queue %d, holders %d after the burst", st.Counters.Released, len(st.Queue), len(st.Holders))
+	}
+}
+
+func TestEveryOutcomeReachesTheMailboxOnceAndTheAuditTrailIsComplete(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 1), testenv.Options{})
+	ctx := context.Background()
+	done := sleepTask("done", "p", "acme", 1, 300*time.Millisecond)
+	done.User, done.Session = "ann", "s1"
+	submit(t, env, done)
+	submit(t, env, sleepTask("waits", "p", "acme", 1, 0))
+	submit(t, env, sleepTask("full", "p", "acme", 1, 0)) // queue_full
+	failing := sleepTask("fails", "p", "globex", 1, 0)
+	failing.Payload = json.RawMessage(`{"fail":"model crashed"}`)
+	for _, id := range []string{"done", "waits", "full"} {
+		env.WaitStatus(t, id, 20*time.Second, workflows.StatusCompleted, workflows.StatusRejected)
+	}
+	submit(t, env, failing)
+	env.WaitStatus(t, "fails", 20*time.Second, workflows.StatusFailed)
+
+	read := func(key mailbox.Key) []mailbox.Message {
+		t.Helper()
+		msgs, err := env.API.Mailbox(ctx, key, "", 100)
+		if err != nil {
+			t.Fatalf("mailbox %s: %v", key, err)
+		}
+		return msgs
+	}
+	waitDelivered := func(id string) workflows.TaskStatus {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st, err := env.API.Status(ctx, id)
+			if err == nil && st.Delivery != nil && st.Delivery.State == workflows.DeliveryDelivered {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never delivered: %+v %v", id, st.Delivery, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, id := range []string{"done", "waits", "full", "fails"} {
+		waitDelivered(id)
+	}
+	ann := read(mailbox.Key{Tenant: "acme", User: "ann", Session: "s1"})
+	if len(ann) != 1 || ann[0].TaskID != "done" || ann[0].Status != mailbox.StatusCompleted || string(ann[0].Payload) != `{"slept":"300ms"}` {
+		t.Fatalf("ann's mailbox: %+v", ann)
+	}
+	acme := read(mailbox.Key{Tenant: "acme"})
+	// Oldest first: the rejection happened before the queued task finished.
+	if len(acme) != 2 || acme[0].TaskID != "full" || acme[0].Reason != string(pool.ReasonQueueFull) || acme[1].TaskID != "waits" {
+		t.Fatalf("acme's mailbox (tenant only): %+v", acme)
+	}
+	globex := read(mailbox.Key{Tenant: "globex"})
+	if len(globex) != 1 || globex[0].Status != mailbox.StatusFailed || !strings.Contains(string(globex[0].Payload), "model crashed") {
+		t.Fatalf("globex's mailbox: %+v", globex)
+	}
+	stored, err := env.Node.Stores().Mailbox("p").Read(ctx, mailbox.Key{Tenant: "acme"}, mailbox.Cursor{}, 100)
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("store has %d messages for acme (%v), want 2", len(stored), err)
+	}
+
+	events, err := env.Node.Stores().Audit("p").Query(ctx, audit.Query{Subject: audit.Task("waits"), Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i := len(events) - 1; i >= 0; i-- {
+		types = append(types, string(events[i].Type))
+	}
+	if got, want := strings.Join(types, ","), "submitted,queued,started,completed,delivered"; got != want {
+		t.Fatalf("audit trail of a queued task: %s, want %s", got, want)
+	}
+	byTenant, err := env.Node.Stores().Audit("p").Query(ctx, audit.Query{Subject: audit.Tenant("globex"), Limit: 100})
+	if err != nil || len(byTenant) != 4 || byTenant[0].Type != audit.TypeDelivered || byTenant[1].Type != audit.TypeFailed {
+		t.Fatalf("globex's events, newest first: %+v (%v), want delivered, failed, started, submitted", byTenant, err)
+	}
+}
+
+func TestAPoolWebhookReceivesEachOutcomeSigned(t *testing.T) {
+	t.Setenv("TEST_WEBHOOK_SECRET", "s3cret")
+	got := make(chan mailbox.Message, 4)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if calls.Add(1) == 1 {
+			http.Error(w, "warming up", http.StatusServiceUnavailable) // retried
+			return
+		}
+		if !notifier.Verify([]byte("s3cret"), r.Header.Get(notifier.HeaderTimestamp), body, r.Header.Get(notifier.HeaderSignature)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var m mailbox.Message
+		_ = json.Unmarshal(body, &m)
+		got <- m
+	}))
+	defer srv.Close()
+	env := testenv.Start(t, multiPoolConfig(t, `
+  hooked:
+    max_units: 1
+    webhook: {url: "`+srv.URL+`", secret_env: TEST_WEBHOOK_SECRET}
+`), testenv.Options{})
+	submit(t, env, sleepTask("hooked-1", "hooked", "acme", 1, 0))
+	select {
+	case m := <-got:
+		if m.TaskID != "hooked-1" || m.Status != mailbox.StatusCompleted || m.MessageID == "" {
+			t.Fatalf("webhook got %+v", m)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook was never called with a valid signature")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := env.API.Status(context.Background(), "hooked-1")
+		if err == nil && st.Delivery != nil && st.Delivery.Webhook == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed the webhook sent: %+v %v", st.Delivery, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

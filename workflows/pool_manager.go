@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/parklot/parklot/domain/audit"
 	"github.com/parklot/parklot/domain/pool"
 )
 
@@ -27,6 +28,8 @@ type PoolManagerInput struct {
 	// that the new run sends first, so none is lost across the boundary.
 	Outbox []Outbound `json:"outbox,omitempty"`
 	Runs   int        `json:"runs,omitempty"`
+	// PendingAudit are events the previous run could not confirm stored.
+	PendingAudit []audit.Event `json:"pendingAudit,omitempty"`
 	// Histograms carried across runs.
 	Wait           Histogram `json:"wait"`
 	ReleaseToGrant Histogram `json:"releaseToGrant"`
@@ -54,6 +57,9 @@ type poolManager struct {
 	// workflow is gone, so whatever they hold or wait for is reclaimed.
 	failedTargets []string
 	wake          workflow.Channel
+	// ctx is the run's root context, for recording audit events from
+	// the decision helpers.
+	ctx workflow.Context
 
 	timer      workflow.Future
 	timerAt    time.Time
@@ -62,7 +68,13 @@ type poolManager struct {
 	check       workflow.Future
 	checkedIDs  []string
 	leaseResult []string
+
+	// audit is nil for runs recorded before pools were audited (replay).
+	audit *auditLog
 }
+
+// versionPoolAudit marks the change that added audit events to managers.
+const versionPoolAudit = "pool-audit"
 
 // PoolManager is the single writer of one pool's state. See DESIGN.md §3.
 func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
@@ -72,7 +84,7 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 	if in.LeaseCheckInterval <= 0 {
 		in.LeaseCheckInterval = 30 * time.Second
 	}
-	m := &poolManager{in: in, pool: in.State, wake: workflow.NewBufferedChannel(ctx, 1)}
+	m := &poolManager{in: in, pool: in.State, wake: workflow.NewBufferedChannel(ctx, 1), ctx: ctx}
 	if m.pool == nil {
 		m.pool = pool.New(in.Config)
 		m.in.ConfiguredState = in.Config.State
@@ -108,6 +120,11 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
 	})
 
+	if workflow.GetVersion(ctx, versionPoolAudit, workflow.DefaultVersion, 1) == 1 {
+		m.audit = newAuditLog(ctx, in.Pool, audit.Pool(in.Pool))
+		m.audit.pending = append(m.audit.pending, in.PendingAudit...)
+		m.in.PendingAudit = nil
+	}
 	m.outbox = append(m.outbox, in.Outbox...)
 	m.flush(ctx)
 
@@ -126,6 +143,7 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.startLeaseCheck(ctx, now)
 		m.flush(ctx)
 		m.armTimer(ctx)
+		m.audit.flushIfAny(ctx)
 
 		if m.signals >= m.in.MaxSignalsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return m.continueAsNew(ctx, ch)
@@ -172,8 +190,12 @@ func (m *poolManager) drain(ch managerChannels, now time.Time) {
 			progressed = true
 			m.signals++
 			cfg := m.pool.Config()
+			from := cfg.State
 			cfg.State = ss.State
 			m.grants(m.pool.Reconfigure(cfg, now), now)
+			if from != ss.State {
+				m.record(audit.TypePoolReconfigured, map[string]any{"state": map[string]any{"from": from, "to": ss.State}, "by": "operator"})
+			}
 		}
 		var rel ReleaseRequest
 		for ch.release.ReceiveAsync(&rel) {
@@ -191,7 +213,11 @@ func (m *poolManager) drain(ch managerChannels, now time.Time) {
 		for ch.usage.ReceiveAsync(&u) {
 			progressed = true
 			m.signals++
-			m.pool.ReportUsage(u.TaskID, u.Units, now)
+			if m.pool.ReportUsage(u.TaskID, u.Units, now) {
+				h, _ := m.pool.Holder(u.TaskID)
+				m.record(audit.TypeUsageExceeded, map[string]any{"declared": h.Units, "used": u.Units, "activeUnits": m.pool.ActiveUnits(), "maxUnits": m.pool.Config().MaxUnits},
+					audit.Task(u.TaskID), audit.Tenant(h.Tenant))
+			}
 		}
 		var c CancelRequest
 		for ch.cancel.ReceiveAsync(&c) {
@@ -222,7 +248,11 @@ func (m *poolManager) reconfigure(rc Reconfigure, now time.Time) {
 	}
 	m.in.ConfiguredState = rc.Config.State
 	m.in.Config = rc.Config
+	before := m.pool.Config()
 	m.grants(m.pool.Reconfigure(cfg, now), now)
+	if after := m.pool.Config(); after != before {
+		m.record(audit.TypePoolReconfigured, map[string]any{"from": before, "to": after})
+	}
 }
 
 func (m *poolManager) acquire(a AcquireRequest, now time.Time) {
@@ -300,13 +330,33 @@ func (m *poolManager) flush(ctx workflow.Context) {
 // waiting for: a decision that cannot be delivered will never be released.
 func (m *poolManager) reclaimUnreachable(now time.Time) {
 	for _, id := range m.failedTargets {
-		if released, grants := m.pool.Reclaim(id, now); released {
-			m.grants(grants, now)
+		if m.reclaim(id, now, "its workflow could not be signalled") {
 			continue
 		}
 		m.grants(m.pool.Cancel(id, now).Grants, now)
 	}
 	m.failedTargets = m.failedTargets[:0]
+}
+
+// reclaim frees a holder whose workflow is gone, and audits it.
+func (m *poolManager) reclaim(taskID string, now time.Time, why string) bool {
+	h, held := m.pool.Holder(taskID)
+	released, grants := m.pool.Reclaim(taskID, now)
+	if !released {
+		return false
+	}
+	if held {
+		m.record(audit.TypeReclaimed, map[string]any{"units": h.Units, "why": why}, audit.Task(taskID), audit.Tenant(h.Tenant))
+	}
+	m.grants(grants, now)
+	return true
+}
+
+// record adds an audit event when this run audits.
+func (m *poolManager) record(typ audit.Type, data any, subjects ...audit.Subject) {
+	if m.audit != nil {
+		m.audit.record(m.ctx, typ, data, subjects...)
+	}
 }
 
 // startLeaseCheck asks, once per interval at most, whether the workflows of
@@ -353,9 +403,7 @@ func (m *poolManager) collectLeaseCheck(ctx workflow.Context, now time.Time) {
 	}
 	for _, id := range m.checkedIDs {
 		if gone[id] {
-			if released, grants := m.pool.Reclaim(id, now); released {
-				m.grants(grants, now)
-			}
+			m.reclaim(id, now, "its workflow is closed")
 		}
 	}
 }
@@ -407,6 +455,9 @@ func (m *poolManager) continueAsNew(ctx workflow.Context, ch managerChannels) er
 	m.reclaimUnreachable(now)
 	m.drain(ch, now)
 	next := m.in
+	if m.audit != nil {
+		next.PendingAudit = m.audit.unwritten(ctx)
+	}
 	next.State = m.pool
 	next.Outbox = m.outbox
 	next.Runs++

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parklot/parklot/domain/audit"
+	"github.com/parklot/parklot/domain/mailbox"
+
 	"github.com/parklot/parklot/domain/pool"
 )
 
@@ -36,6 +39,12 @@ const (
 
 	// ActivityExecute runs a task's executor (activities.Activities.Execute).
 	ActivityExecute = "Execute"
+	// ActivityDeliverOutcome stores an outcome and hands it to its mailbox.
+	ActivityDeliverOutcome = "DeliverOutcome"
+	// ActivityNotifyWebhook posts a delivered message to the pool's webhook.
+	ActivityNotifyWebhook = "NotifyWebhook"
+	// ActivityAppendAudit writes a batch of audit events.
+	ActivityAppendAudit = "AppendAudit"
 	// ActivityClosedWorkflows answers which of the given workflow ids no
 	// longer run (activities.Activities.ClosedWorkflows).
 	ActivityClosedWorkflows = "ClosedWorkflows"
@@ -130,6 +139,8 @@ type TaskStatus struct {
 	Result      json.RawMessage `json:"result,omitempty"`
 	Error       string          `json:"error,omitempty"`
 	Field       string          `json:"field,omitempty"`
+	// Delivery is nil for tasks that predate mailbox delivery.
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // AcquireRequest asks a pool manager for units on behalf of a task.
@@ -217,4 +228,49 @@ type ExecuteInput struct {
 // ExecuteResult is the executor's output.
 type ExecuteResult struct {
 	Output json.RawMessage `json:"output,omitempty"`
+}
+
+// DeliverInput is one attempt to deliver a task's outcome.
+type DeliverInput struct {
+	Message mailbox.Message `json:"message"`
+	// FirstAttempt and LastError let the activity decide to give up.
+	FirstAttempt time.Time `json:"firstAttempt,omitzero"`
+	LastError    string    `json:"lastError,omitempty"`
+}
+
+// DeliverResult names the stored message and says whether the pool has a
+// webhook to notify.
+type DeliverResult struct {
+	MessageID string          `json:"messageId"`
+	Notify    bool            `json:"notify,omitempty"`
+	Message   mailbox.Message `json:"message"`
+}
+
+// ErrTypeDeliveryGiveUp is the error type of a delivery that will not be
+// retried.
+const ErrTypeDeliveryGiveUp = "delivery_give_up"
+
+// AuditInput is a batch of audit events for one pool's audit store.
+type AuditInput struct {
+	Pool   string        `json:"pool"`
+	Events []audit.Event `json:"events"`
+}
+
+// Delivery states shown in a task's status.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "delivery_failed"
+	DeliveryNone      = "none"
+)
+
+// Delivery is where a task's outcome stands on its way to the mailbox.
+type Delivery struct {
+	State     string    `json:"state"`
+	MessageID string    `json:"messageId,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	LastError string    `json:"lastError,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+	// Webhook is "sent", or "failed: <error>", for pools with a webhook.
+	Webhook string `json:"webhook,omitempty"`
 }

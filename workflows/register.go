@@ -9,4 +9,5 @@ import (
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(PoolManager, workflow.RegisterOptions{Name: "PoolManager"})
 	r.RegisterWorkflowWithOptions(Task, workflow.RegisterOptions{Name: "Task"})
+	r.RegisterWorkflowWithOptions(Mailbox, workflow.RegisterOptions{Name: "Mailbox"})
 }

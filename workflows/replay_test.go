@@ -22,8 +22,8 @@ import (
 
 // Histories recorded from real runs live in testdata/. Replaying them with
 // the current code fails when a change would break running workflows; such a
-// change needs workflow.GetVersion. Record new ones with
-// PARKLOT_RECORD_HISTORIES=1 go test -run TestRecordHistories ./workflows/
+// change needs workflow.GetVersion. Record new ones, named after the change,
+// with PARKLOT_RECORD_HISTORIES=<label> go test -run TestRecordHistories ./workflows/
 // and keep the old files.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.history.json"))
@@ -94,7 +94,7 @@ func writeHistory(t *testing.T, env *testenv.Env, workflowID string) {
 		t.Fatal(err)
 	}
 	var pretty json.RawMessage = data
-	name := strings.ReplaceAll(workflowID, "/", "-") + ".history.json"
+	name := strings.ReplaceAll(workflowID, "/", "-") + "." + os.Getenv("PARKLOT_RECORD_HISTORIES") + ".history.json"
 	if err := os.WriteFile(filepath.Join("testdata", name), pretty, 0o644); err != nil {
 		t.Fatal(err)
 	}

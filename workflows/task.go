@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/parklot/parklot/domain/audit"
+	"github.com/parklot/parklot/domain/mailbox"
 	"github.com/parklot/parklot/domain/pool"
 )
 
@@ -33,7 +36,17 @@ type task struct {
 	in              TaskInput
 	status          TaskStatus
 	cancelRequested bool
+	// audit is nil for runs started before tasks were audited (replay).
+	audit *auditLog
 }
+
+// versionMailboxAudit marks the change that added audit events and mailbox
+// delivery to tasks: runs recorded before it replay without them.
+const versionMailboxAudit = "mailbox-audit"
+
+// maxDeliveryBackoff caps the wait between delivery attempts while a store
+// is down; each attempt is a few history events.
+const maxDeliveryBackoff = 5 * time.Minute
 
 // Task is one unit of work: acquire units from its pool, run, release, and
 // keep its outcome queryable. Submission is an Update-with-Start on the
@@ -57,6 +70,14 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 	decisions := workflow.GetSignalChannel(ctx, SignalDecision)
 	cancels := workflow.GetSignalChannel(ctx, SignalCancelTask)
 	t.upsertSearchAttributes(ctx)
+	if workflow.GetVersion(ctx, versionMailboxAudit, workflow.DefaultVersion, 1) == 1 {
+		subjects := []audit.Subject{audit.Task(in.TaskID), audit.Pool(in.Pool)}
+		if in.Tenant != "" {
+			subjects = append(subjects, audit.Tenant(in.Tenant), audit.Mailbox(in.MailboxKey()))
+		}
+		t.audit = newAuditLog(ctx, in.Pool, subjects...)
+		t.record(ctx, audit.TypeSubmitted, map[string]any{"units": in.Units, "priority": in.Priority, "kind": in.Kind})
+	}
 
 	acquire := AcquireRequest{SubmittedAt: t.status.SubmittedAt, Request: pool.Request{
 		TaskID: in.TaskID, Tenant: in.Tenant, Priority: in.Priority, Units: in.Units,
@@ -80,6 +101,99 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 	t.run(ctx, grant, cancels)
 	t.release(ctx)
 	return t.done(ctx)
+}
+
+// record adds an audit event when this run audits.
+func (t *task) record(ctx workflow.Context, typ audit.Type, data any) {
+	if t.audit != nil {
+		t.audit.record(ctx, typ, data)
+	}
+}
+
+// deliver hands the outcome to the task's mailbox, retrying while the store
+// is unreachable and recording each attempt's error in the status, until it
+// succeeds or the worker gives up (delivery_failed). Units were released
+// before, so a store outage never holds up scheduling.
+func (t *task) deliver(ctx workflow.Context) {
+	key := mailbox.Key{Tenant: t.in.Tenant, User: t.in.User, Session: t.in.Session}
+	if err := key.Validate(); err != nil {
+		t.status.Delivery = &Delivery{State: DeliveryNone, LastError: err.Error()}
+		return
+	}
+	msg := mailbox.Message{
+		Key: key, TaskID: t.in.TaskID, Pool: t.in.Pool, Status: mailbox.Status(t.status.Status),
+		Reason: string(t.status.Reason), Payload: t.outcomePayload(), CreatedAt: t.status.CompletedAt,
+	}
+	d := &Delivery{State: DeliveryPending}
+	t.status.Delivery = d
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// One attempt per activity: the loop below retries, so the status
+		// can show every attempt's error while the store is down.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	in := DeliverInput{Message: msg}
+	backoff := time.Second
+	for {
+		var res DeliverResult
+		err := workflow.ExecuteActivity(actx, ActivityDeliverOutcome, in).Get(ctx, &res)
+		d.Attempts++
+		d.At = workflow.Now(ctx)
+		if err == nil {
+			d.State, d.MessageID, d.LastError = DeliveryDelivered, res.MessageID, ""
+			t.record(ctx, audit.TypeDelivered, map[string]any{"messageId": res.MessageID, "attempts": d.Attempts})
+			if res.Notify {
+				t.notify(ctx, res.Message)
+			}
+			return
+		}
+		d.LastError = rootMessage(err)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == ErrTypeDeliveryGiveUp {
+			d.State = DeliveryFailed
+			t.record(ctx, audit.TypeDeliveryFailed, map[string]any{"error": d.LastError, "attempts": d.Attempts})
+			return
+		}
+		if in.FirstAttempt.IsZero() {
+			in.FirstAttempt = d.At
+		}
+		in.LastError = d.LastError
+		if err := workflow.Sleep(ctx, backoff); err != nil {
+			return
+		}
+		backoff = min(2*backoff, maxDeliveryBackoff)
+	}
+}
+
+// notify pushes the delivered message to the pool's webhook, retrying with
+// backoff for up to an hour; the mailbox already holds it either way.
+func (t *task) notify(ctx workflow.Context, msg mailbox.Message) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: time.Hour,
+		StartToCloseTimeout:    time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	if err := workflow.ExecuteActivity(actx, ActivityNotifyWebhook, msg).Get(ctx, nil); err != nil {
+		t.status.Delivery.Webhook = "failed: " + rootMessage(err)
+		return
+	}
+	t.status.Delivery.Webhook = "sent"
+}
+
+// outcomePayload is what the mailbox message carries: the result of a
+// completed task, the error of a failed one, the message otherwise.
+func (t *task) outcomePayload() json.RawMessage {
+	switch {
+	case t.status.Status == StatusCompleted:
+		return t.status.Result
+	case t.status.Error != "":
+		b, _ := json.Marshal(map[string]string{"error": t.status.Error})
+		return b
+	case t.status.Message != "":
+		b, _ := json.Marshal(map[string]string{"message": t.status.Message})
+		return b
+	}
+	return nil
 }
 
 // validate refuses what no pool could accept before any signal is sent.
@@ -106,6 +220,7 @@ func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.Rece
 				return
 			}
 			t.cancelRequested = true
+			t.record(ctx, audit.TypeCancelled, nil)
 			// The manager answers dropped, or a grant it made first; either
 			// way the decision arrives on the decisions channel.
 			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
@@ -178,6 +293,9 @@ func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.Receiv
 		})
 		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(ctx, nil)
+			if !t.cancelRequested {
+				t.record(ctx, audit.TypeCancelled, nil)
+			}
 			t.cancelRequested = true
 			cancelAct()
 		})
@@ -235,6 +353,14 @@ func (t *task) setStatus(ctx workflow.Context, status string) {
 	}
 	t.status.Status = status
 	_ = workflow.UpsertTypedSearchAttributes(ctx, saStatus.ValueSet(status))
+	typ := audit.Type(status)
+	if status == StatusRunning {
+		typ = audit.TypeStarted
+	}
+	t.record(ctx, typ, map[string]any{"reason": t.status.Reason, "message": t.status.Message, "position": t.status.Position})
+	if status == StatusQueued || status == StatusRunning {
+		t.audit.flushIfAny(ctx)
+	}
 }
 
 func (t *task) upsertSearchAttributes(ctx workflow.Context) {
@@ -246,8 +372,15 @@ func (t *task) upsertSearchAttributes(ctx workflow.Context) {
 	)
 }
 
-// done waits for in-flight submit updates to answer before the run closes.
+// done delivers the outcome, writes the audit trail and waits for in-flight
+// submit updates to answer before the run closes.
 func (t *task) done(ctx workflow.Context) (TaskStatus, error) {
+	if t.audit != nil {
+		t.deliver(ctx)
+		if err := t.audit.wait(ctx); err != nil {
+			return t.status, err
+		}
+	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return t.status, err
 	}

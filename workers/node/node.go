@@ -21,6 +21,7 @@ import (
 	"github.com/parklot/parklot/executor"
 	"github.com/parklot/parklot/httpapi"
 	"github.com/parklot/parklot/metrics"
+	"github.com/parklot/parklot/notifier"
 	"github.com/parklot/parklot/workflows"
 )
 
@@ -44,6 +45,11 @@ type Options struct {
 	RegisterExecutors func(*executor.Registry) error
 	// WorkerOptions tune the Temporal worker; zero values are fine.
 	WorkerOptions worker.Options
+	// DeliveryGiveUp bounds how long outcomes are retried into an
+	// unreachable mailbox store; 0 means activities.DefaultDeliveryGiveUp.
+	DeliveryGiveUp time.Duration
+	// WrapStores lets tests put a fault injector in front of the stores.
+	WrapStores func(*activities.Stores)
 	// MaxSignalsPerRun bounds the runs of pool managers this node starts;
 	// 0 keeps workflows.DefaultMaxSignalsPerRun. Tests lower it.
 	MaxSignalsPerRun int
@@ -58,8 +64,12 @@ type Node struct {
 	httpAddr string
 	httpDone chan struct{}
 	logger   *slog.Logger
+	stores   *openedStores
 	API      *api.Client
 }
+
+// Stores are the node's open mailbox and audit stores.
+func (n *Node) Stores() *activities.Stores { return n.stores.Stores }
 
 // Start registers everything, checks the search attributes, starts the
 // worker, ensures the pool managers and serves HTTP. The caller owns the
@@ -80,15 +90,29 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 			return nil, fmt.Errorf("register custom executors: %w", err)
 		}
 	}
+	stores, err := openStores(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.stores = stores
+	if opts.WrapStores != nil {
+		opts.WrapStores(stores.Stores)
+	}
 
 	n.worker = worker.New(opts.Client, n.API.TaskQueue, opts.WorkerOptions)
 	workflows.Register(n.worker)
-	n.worker.RegisterActivity(&activities.Activities{Executors: registry, Client: opts.Client, Logger: opts.Logger})
+	n.worker.RegisterActivity(&activities.Activities{
+		Executors: registry, Client: opts.Client, Logger: opts.Logger,
+		Stores: stores.Stores, TaskQueue: n.API.TaskQueue, DeliveryGiveUp: opts.DeliveryGiveUp,
+		Webhooks: Webhooks(cfg),
+	})
 	if err := n.worker.Start(); err != nil {
+		_ = stores.close()
 		return nil, fmt.Errorf("start worker on task queue %q: %w", n.API.TaskQueue, err)
 	}
 	if err := ensurePools(ctx, n.API, cfg, opts.MaxSignalsPerRun); err != nil {
 		n.worker.Stop()
+		_ = stores.close()
 		return nil, err
 	}
 
@@ -99,6 +123,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if addr != "-" {
 		if err := n.serveHTTP(addr); err != nil {
 			n.worker.Stop()
+			_ = stores.close()
 			return nil, err
 		}
 	}
@@ -113,7 +138,7 @@ func (n *Node) serveHTTP(addr string) error {
 	n.httpAddr = l.Addr().String()
 	reg := metrics.NewRegistry(metrics.NewPoolCollector(n.API, n.cfg.PoolNames(), n.logger))
 	n.http = &http.Server{
-		Handler:           httpapi.New(httpapi.Options{API: n.API, Metrics: reg, Logger: n.logger}),
+		Handler:           httpapi.New(httpapi.Options{API: n.API, Metrics: reg, Logger: n.logger, Checks: n.stores.checks}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	n.httpDone = make(chan struct{})
@@ -144,6 +169,9 @@ func (n *Node) Stop(ctx context.Context) {
 		<-n.httpDone
 	}
 	n.worker.Stop()
+	if err := n.stores.close(); err != nil {
+		n.logger.Warn("closing stores", "err", err)
+	}
 }
 
 // EnsurePools starts the manager of every configured pool when it does not
@@ -191,6 +219,17 @@ func ExecutorPolicies(cfg *config.Config) map[string]executor.Policy {
 			pol.HTTP = executor.HTTPPolicy{URL: h.URL, Timeout: h.Timeout, Headers: h.Headers, MaxResponseBytes: int(h.MaxResponseBytes)}
 		}
 		out[name] = pol
+	}
+	return out
+}
+
+// Webhooks builds the notifier of every pool that configures a webhook.
+func Webhooks(cfg *config.Config) map[string]*notifier.Webhook {
+	out := map[string]*notifier.Webhook{}
+	for name, p := range cfg.Pools {
+		if w := p.Webhook; w != nil {
+			out[name] = &notifier.Webhook{URL: w.URL, Secret: []byte(w.Secret), Timeout: w.Timeout}
+		}
 	}
 	return out
 }
