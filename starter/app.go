@@ -38,7 +38,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return fmt.Errorf("-o %q: use text or json", c.String("output"))
 		},
 		Commands: []*cli.Command{
-			submitCommand(), statusCommand(), cancelCommand(), tasksCommand(), poolsCommand(), configCommand(),
+			submitCommand(), statusCommand(), cancelCommand(), tasksCommand(), poolsCommand(), configCommand(), mailboxCommand(), auditCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,

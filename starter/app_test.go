@@ -37,6 +37,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 func TestConfigValidateAcceptsTheExamplesAndListsEveryProblem(t *testing.T) {
 	t.Setenv("PARKLOT_POSTGRES_DSN", "postgres://x@127.0.0.1/db")
 	t.Setenv("PARKLOT_AUDIT_DSN", "postgres://x@127.0.0.1/db")
+	t.Setenv("PARKLOT_WEBHOOK_SECRET", "test-webhook-secret")
 	for _, f := range []string{"desktop.yaml", "desktop.json", "cloud.yaml", "garage.yaml"} {
 		out, stderr, code := run(t, "config", "validate", filepath.Join("..", "config", "examples", f))
 		if code != 0 || !strings.Contains(out, "valid") {
