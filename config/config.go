@@ -25,6 +25,7 @@ const (
 	defaultTimeout          = 60 * time.Second
 	defaultQueueDepth       = 100
 	defaultLeaseCheck       = 30 * time.Second
+	defaultDeliveryGiveUp   = 24 * time.Hour
 	defaultDataDir          = ".parklot"
 	defaultMaxOutputBytes   = 64 << 10
 	defaultHTTPTimeout      = 30 * time.Second
@@ -91,6 +92,10 @@ type Defaults struct {
 	MaxQueueDepth int `yaml:"max_queue_depth"`
 	// LeaseCheckInterval default 30s.
 	LeaseCheckInterval time.Duration `yaml:"lease_check_interval"`
+	// DeliveryGiveUp is how long a task keeps retrying to deliver its
+	// outcome into an unreachable mailbox store before it records
+	// delivery_failed; default 24h.
+	DeliveryGiveUp time.Duration `yaml:"delivery_give_up"`
 	// Mailbox default: file store ./.parklot/mailbox.db.
 	Mailbox Store `yaml:"mailbox"`
 	// Audit default: file store ./.parklot/audit.db.
@@ -495,6 +500,7 @@ func builtin() *Config {
 			DefaultTimeout:     defaultTimeout,
 			MaxQueueDepth:      defaultQueueDepth,
 			LeaseCheckInterval: defaultLeaseCheck,
+			DeliveryGiveUp:     defaultDeliveryGiveUp,
 			Mailbox:            Store{Backend: BackendFile, Path: filepath.Join(".", defaultDataDir, "mailbox.db")},
 			Audit:              Store{Backend: BackendFile, Path: filepath.Join(".", defaultDataDir, "audit.db")},
 		},

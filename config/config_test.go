@@ -464,7 +464,7 @@ pools:
     priority_policy: strict
     backfill: true
     state: draining
-    shards: 2
+    shards: 1
     audit: {backend: file, path: ./audit.db}
     executors:
       exec: {enabled: true, commands: [/usr/bin/python3], max_output_bytes: 1024, env: {A: "1"}}
@@ -499,7 +499,7 @@ const equivalentJSON = `{
   "defaults": {"default_timeout": "45s", "max_queue_depth": 10, "mailbox": {"backend": "memory"}},
   "pools": {
     "gpu": {
-      "max_units": 24, "priority_policy": "strict", "backfill": true, "state": "draining", "shards": 2,
+      "max_units": 24, "priority_policy": "strict", "backfill": true, "state": "draining", "shards": 1,
       "audit": {"backend": "file", "path": "./audit.db"},
       "executors": {
         "exec": {"enabled": true, "commands": ["/usr/bin/python3"], "max_output_bytes": 1024, "env": {"A": "1"}},
@@ -635,6 +635,8 @@ func TestEveryMistakeIsReportedWithItsFix(t *testing.T) {
 		{"pool with no settings", "pools:\n  p:\n", "pools.p.max_units", "missing"},
 		{"negative queue depth", pool("    max_queue_depth: -5\n"), "pools.p.max_queue_depth", "must be at least 0, got -5"},
 		{"zero shards", pool("    shards: 0\n"), "pools.p.shards", "must be at least 1, got 0"},
+		{"more than one shard", pool("    shards: 2\n"), "pools.p.shards", "not supported yet"},
+		{"delivery give-up that is not positive", "defaults:\n  delivery_give_up: 0s\npools:\n  p: {max_units: 1}\n", "defaults.delivery_give_up", "must be"},
 		{"negative timeout", pool("    default_timeout: -1s\n"), "pools.p.default_timeout", "must be greater than 0, got -1s"},
 		{"zero lease check", pool("    lease_check_interval: 0s\n"), "pools.p.lease_check_interval", "must be greater than 0"},
 		{"negative default depth", "defaults: {max_queue_depth: -1}\n", "defaults.max_queue_depth", "must be at least 0"},

@@ -150,6 +150,7 @@ func (ch *checker) defaults(d Defaults) {
 	ch.positive("defaults.default_timeout", d.DefaultTimeout, "60s")
 	ch.atLeast("defaults.max_queue_depth", d.MaxQueueDepth, 0, "use 0 to reject instead of queueing")
 	ch.positive("defaults.lease_check_interval", d.LeaseCheckInterval, "30s")
+	ch.positive("defaults.delivery_give_up", d.DeliveryGiveUp, "24h")
 	ch.store("defaults.mailbox", d.Mailbox, "mailbox.db")
 	ch.store("defaults.audit", d.Audit, "audit.db")
 }
@@ -278,6 +279,10 @@ func (ch *checker) pool(path, name string, p Pool) {
 	enum(ch, path+".state", p.State, StateActive, StateDraining, StateDisabled)
 	ch.positive(path+".lease_check_interval", p.LeaseCheckInterval, "30s")
 	ch.atLeast(path+".shards", p.Shards, 1, "use 1 for a single pool manager")
+	if p.Shards > 1 {
+		// Accepting the key and running one manager anyway would mislead.
+		ch.add(path+".shards", "%d shards are not supported yet: every pool runs one manager; remove the key or set it to 1", p.Shards)
+	}
 	if p.Mailbox != nil {
 		ch.store(path+".mailbox", *p.Mailbox, "mailbox.db")
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
@@ -28,6 +30,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "api-key", EnvVars: []string{"TEMPORAL_API_KEY"}, Usage: "Temporal Cloud API key (implies TLS)"},
 			&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"TEMPORAL_TLS_CERT"}, Usage: "client certificate for mTLS"},
 			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"TEMPORAL_TLS_KEY"}, Usage: "client key for mTLS"},
+			&cli.StringFlag{Name: "tls-ca", EnvVars: []string{"TEMPORAL_TLS_CA"}, Usage: "CA bundle that signs the server's certificate"},
+			&cli.StringFlag{Name: "tls-server-name", EnvVars: []string{"TEMPORAL_TLS_SERVER_NAME"}, Usage: "server name to verify, when it differs from the address"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text for people, json for scripts (one document on stdout)"},
 		},
 		Before: func(c *cli.Context) error {
@@ -49,14 +53,28 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // dial connects to Temporal; the caller closes the client.
 func dial(c *cli.Context) (*api.Client, func(), error) {
 	opts := client.Options{HostPort: c.String("address"), Namespace: c.String("namespace"), Logger: quietLogger{}}
-	if c.String("api-key") != "" || c.String("tls-cert") != "" {
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
+		return nil, nil, fmt.Errorf("--tls-cert and --tls-key go together: give both for mTLS, or neither")
+	}
+	if c.String("api-key") != "" || c.String("tls-cert") != "" || c.String("tls-ca") != "" || c.String("tls-server-name") != "" {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.String("tls-server-name")}
 		if c.String("tls-cert") != "" {
 			cert, err := tls.LoadX509KeyPair(c.String("tls-cert"), c.String("tls-key"))
 			if err != nil {
-				return nil, nil, fmt.Errorf("load TLS client certificate: %w", err)
+				return nil, nil, fmt.Errorf("load TLS client certificate (--tls-cert, --tls-key): %w", err)
 			}
 			tlsCfg.Certificates = []tls.Certificate{cert}
+		}
+		if ca := c.String("tls-ca"); ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--tls-ca: %w", err)
+			}
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", ca)
+			}
+			tlsCfg.RootCAs = roots
 		}
 		opts.ConnectionOptions.TLS = tlsCfg
 		if k := c.String("api-key"); k != "" {

@@ -135,14 +135,18 @@ func configCommand() *cli.Command {
 					_ = emit(c, map[string]any{"file": path, "valid": false, "problems": problems}, func(w io.Writer) {
 						fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(problems))
 						for _, p := range problems {
-							fmt.Fprintf(w, "  %s: %s\n", p.Path, p.Message)
+							fmt.Fprintf(w, "  %s\n", p)
 						}
 					})
 					return cli.Exit("", 1)
 				case err != nil:
 					return err
 				}
-				return emit(c, map[string]any{"file": path, "valid": true, "pools": cfg.PoolNames(), "lots": cfg.LotNames()}, func(w io.Writer) {
+				pools, lots := cfg.PoolNames(), cfg.LotNames()
+				if lots == nil {
+					lots = []string{}
+				}
+				return emit(c, map[string]any{"file": path, "valid": true, "pools": pools, "lots": lots}, func(w io.Writer) {
 					fmt.Fprintf(w, "%s: valid (%d pool(s): %v; %d lot(s): %v)\n", path, len(cfg.Pools), cfg.PoolNames(), len(cfg.Lots), cfg.LotNames())
 				})
 			},

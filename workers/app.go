@@ -19,6 +19,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/parklot/parklot/config"
 	"github.com/parklot/parklot/workers/demo"
@@ -306,7 +308,7 @@ func runRun(c *cli.Context) error {
 	opts.Logger = sdkLogger(logger)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tc, err := client.DialContext(ctx, opts)
+	tc, err := dialWithRetry(ctx, opts, logger)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check --address, the namespace and the TLS or API key settings", t.Address, t.Namespace, err)
 	}
@@ -320,6 +322,38 @@ func runRun(c *cli.Context) error {
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil
+}
+
+// dialWithRetry keeps trying while the cluster is not reachable yet (a
+// worker often starts before Temporal does), until ctx ends. Errors that a
+// retry cannot fix, such as a bad certificate, still end it at once.
+func dialWithRetry(ctx context.Context, opts client.Options, logger *slog.Logger) (client.Client, error) {
+	wait := time.Second
+	for {
+		tc, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return tc, nil
+		}
+		if ctx.Err() != nil || !retryableDial(err) {
+			return nil, err
+		}
+		logger.Warn("Temporal not reachable yet; retrying", "address", opts.HostPort, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// retryableDial tells a cluster that is not up yet from a refusal.
+func retryableDial(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // clientOptions turns the Temporal section into SDK options: plain, mTLS

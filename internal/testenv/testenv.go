@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/parklot/parklot/activities"
 	"github.com/parklot/parklot/api"
 	"github.com/parklot/parklot/config"
 	"github.com/parklot/parklot/executor"
@@ -41,6 +42,10 @@ type Options struct {
 	NoNode bool
 	// PoolManagerMaxSignals bounds each manager run, to force continue-as-new.
 	PoolManagerMaxSignals int
+	// WrapStores puts test doubles (fault injectors) in front of the stores.
+	WrapStores func(*activities.Stores)
+	// DeliveryGiveUp shortens how long deliveries are retried.
+	DeliveryGiveUp time.Duration
 }
 
 // Start starts everything for cfg (nil means one pool "p" of 4 units).
@@ -73,6 +78,8 @@ func Start(t *testing.T, cfg *config.Config, opts Options) *Env {
 		Config: cfg, Client: c, Logger: Logger(), HTTPAddress: "-",
 		RegisterExecutors: opts.RegisterExecutors,
 		MaxSignalsPerRun:  opts.PoolManagerMaxSignals,
+		WrapStores:        opts.WrapStores,
+		DeliveryGiveUp:    opts.DeliveryGiveUp,
 		// The suite runs packages in parallel on small machines; a workflow
 		// task starved of CPU for a second is not a deadlock there.
 		WorkerOptions: worker.Options{DeadlockDetectionTimeout: 10 * time.Second},

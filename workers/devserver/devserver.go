@@ -110,7 +110,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		sqlCfg.DatabaseName = filepath.Join(opts.DataDir, "temporal.db")
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
-		sqlCfg.ConnectAttributes["_journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["journal_mode"] = "wal"
 		if _, err := os.Stat(sqlCfg.DatabaseName); errors.Is(err, os.ErrNotExist) {
 			if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
 				return nil, fmt.Errorf("create Temporal schema in %s: %w", sqlCfg.DatabaseName, err)

@@ -1,12 +1,14 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -45,8 +47,7 @@ type Options struct {
 	RegisterExecutors func(*executor.Registry) error
 	// WorkerOptions tune the Temporal worker; zero values are fine.
 	WorkerOptions worker.Options
-	// DeliveryGiveUp bounds how long outcomes are retried into an
-	// unreachable mailbox store; 0 means activities.DefaultDeliveryGiveUp.
+	// DeliveryGiveUp overrides defaults.delivery_give_up (tests shorten it).
 	DeliveryGiveUp time.Duration
 	// WrapStores lets tests put a fault injector in front of the stores.
 	WrapStores func(*activities.Stores)
@@ -103,7 +104,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	workflows.Register(n.worker)
 	n.worker.RegisterActivity(&activities.Activities{
 		Executors: registry, Client: opts.Client, Logger: opts.Logger,
-		Stores: stores.Stores, TaskQueue: n.API.TaskQueue, DeliveryGiveUp: opts.DeliveryGiveUp,
+		Stores: stores.Stores, TaskQueue: n.API.TaskQueue, DeliveryGiveUp: cmp.Or(opts.DeliveryGiveUp, cfg.Defaults.DeliveryGiveUp),
 		Webhooks: Webhooks(cfg),
 	})
 	if err := n.worker.Start(); err != nil {
@@ -133,7 +134,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 func (n *Node) serveHTTP(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w (pass another --http-port, or 0 for a free one)", addr, err)
+		return fmt.Errorf("listen for HTTP on %s: %w (choose a free address: --http-port for dev, --http or http.address for run; port 0 picks one)", addr, err)
 	}
 	n.httpAddr = l.Addr().String()
 	reg := metrics.NewRegistry(metrics.NewPoolCollector(n.API, n.cfg.PoolNames(), n.logger))
@@ -235,12 +236,33 @@ func Webhooks(cfg *config.Config) map[string]*notifier.Webhook {
 }
 
 // EnsureSearchAttributes registers Parklot's search attributes when they are
-// missing. Where the caller may not (Temporal Cloud), the error says how the
-// operator registers them once.
+// missing. Several workers starting together may race to add them, so an
+// add that fails is followed by a second look. Where the caller may not add
+// them (Temporal Cloud), the error says how the operator registers them.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	missing, err := missingSearchAttributes(ctx, c, namespace)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	_, addErr := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if missing, err = missingSearchAttributes(ctx, c, namespace); err != nil || len(missing) == 0 {
+		return err
+	}
+	names := make([]string, 0, len(missing))
+	for name := range missing {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("namespace %q lacks the search attributes %v and this worker could not add them (%v); register them once, all of type Keyword: "+
+		"on a self-hosted cluster `temporal operator search-attribute create --namespace %s --name ParklotPool --type Keyword --name ParklotTenant --type Keyword "+
+		"--name ParklotStatus --type Keyword --name ParklotMailbox --type Keyword`; on Temporal Cloud in the namespace's settings in the Cloud UI or with tcld",
+		namespace, names, addErr, namespace)
+}
+
+func missingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		return fmt.Errorf("list search attributes of namespace %q: %w", namespace, err)
+		return nil, fmt.Errorf("list the search attributes of namespace %q: %w (on Temporal Cloud, check that the API key or certificate may read the namespace)", namespace, err)
 	}
 	missing := map[string]enumspb.IndexedValueType{}
 	for name, typ := range SearchAttributes {
@@ -248,14 +270,5 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			missing[name] = typ
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
-	if err != nil {
-		return fmt.Errorf("namespace %q lacks Parklot's search attributes and this worker may not add them (%v); register them once: "+
-			"temporal operator search-attribute create --namespace %s --name ParklotPool --type Keyword --name ParklotTenant --type Keyword "+
-			"--name ParklotStatus --type Keyword --name ParklotMailbox --type Keyword", namespace, err, namespace)
-	}
-	return nil
+	return missing, nil
 }
