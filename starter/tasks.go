@@ -191,6 +191,18 @@ func printStatus(w io.Writer, st workflows.TaskStatus) {
 	if len(st.Result) > 0 {
 		row("result", string(st.Result))
 	}
+	row("error", st.Error)
+	if d := st.Delivery; d != nil {
+		line := d.State
+		if d.Attempts > 1 {
+			line += fmt.Sprintf(" after %d attempts", d.Attempts)
+		}
+		if d.LastError != "" {
+			line += ": " + d.LastError
+		}
+		row("delivery", line)
+		row("webhook", d.Webhook)
+	}
 	tw.Flush()
 }
 

@@ -357,7 +357,20 @@ func (t *task) setStatus(ctx workflow.Context, status string) {
 	if status == StatusRunning {
 		typ = audit.TypeStarted
 	}
-	t.record(ctx, typ, map[string]any{"reason": t.status.Reason, "message": t.status.Message, "position": t.status.Position})
+	data := map[string]any{}
+	if t.status.Reason != "" {
+		data["reason"] = t.status.Reason
+	}
+	if t.status.Message != "" {
+		data["message"] = t.status.Message
+	}
+	if t.status.Position > 0 {
+		data["position"] = t.status.Position
+	}
+	if t.status.Error != "" {
+		data["error"] = t.status.Error
+	}
+	t.record(ctx, typ, data)
 	if status == StatusQueued || status == StatusRunning {
 		t.audit.flushIfAny(ctx)
 	}

@@ -59,6 +59,7 @@ type Server struct {
 	namespace       string
 	uiDone          chan struct{}
 	stoppedTemporal bool
+	logger          slogLogger
 }
 
 // FrontendAddress is the host:port clients and workers dial.
@@ -170,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start Temporal server on %s: %w", cfg.PublicClient.HostPort, err)
 	}
 	s := &Server{
+		logger:          logger,
 		temporal:        srv,
 		frontendAddress: cfg.PublicClient.HostPort,
 		namespace:       opts.Namespace,
@@ -248,11 +250,19 @@ func (s *Server) Stop() error {
 		return nil
 	}
 	s.stoppedTemporal = true
+	s.logger.stopping.Store(true)
 	return s.temporal.Stop()
 }
 
+// frontendService also serves the frontend's HTTP API (used by Nexus and
+// HTTP clients) on a free port; without one the server warns at every start.
+func frontendService(s config.Service, httpPort int) config.Service {
+	s.RPC.HTTPPort = httpPort
+	return s
+}
+
 func serverConfig(ip string, frontendPort int, sqlCfg *config.SQL) (*config.Config, error) {
-	ports, err := freePorts(ip, 8)
+	ports, err := freePorts(ip, 9)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +296,7 @@ func serverConfig(ip string, frontendPort int, sqlCfg *config.SQL) (*config.Conf
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": service(frontendPort, ports[1]),
+			"frontend": frontendService(service(frontendPort, ports[1]), ports[8]),
 			"history":  service(ports[2], ports[3]),
 			"matching": service(ports[4], ports[5]),
 			"worker":   service(ports[6], ports[7]),

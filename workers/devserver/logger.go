@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -16,6 +17,9 @@ type slogLogger struct {
 	// min drops the server's routine lines (it logs every task queue it
 	// loads and unloads at info) unless the process logs at debug.
 	min slog.Level
+	// stopping drops warnings too while the server shuts down: its
+	// services warn about each other's closed connections, as expected.
+	stopping *atomic.Bool
 }
 
 func newSlogLogger(l *slog.Logger) slogLogger {
@@ -23,14 +27,14 @@ func newSlogLogger(l *slog.Logger) slogLogger {
 	if l.Enabled(context.Background(), slog.LevelDebug) {
 		min = slog.LevelDebug
 	}
-	return slogLogger{l: l, min: min}
+	return slogLogger{l: l, min: min, stopping: new(atomic.Bool)}
 }
 
 var _ log.Logger = slogLogger{}
 
 func (s slogLogger) log(level slog.Level, msg string, tags []tag.Tag) {
 	ctx := context.Background()
-	if level < s.min || !s.l.Enabled(ctx, level) {
+	if level < s.min || (s.stopping.Load() && level < slog.LevelError && s.min > slog.LevelDebug) || !s.l.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, len(tags))
@@ -61,5 +65,5 @@ func (s slogLogger) With(tags ...tag.Tag) log.Logger {
 	for _, t := range tags {
 		args = append(args, t.Key(), t.Value())
 	}
-	return slogLogger{l: s.l.With(args...), min: s.min}
+	return slogLogger{l: s.l.With(args...), min: s.min, stopping: s.stopping}
 }
