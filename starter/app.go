@@ -88,6 +88,19 @@ func dial(c *cli.Context) (*api.Client, func(), error) {
 	return api.New(tc, c.String("task-queue")), tc.Close, nil
 }
 
+// withAPI wraps an action that needs Parklot's client: it dials before and
+// closes after.
+func withAPI(action func(c *cli.Context, a *api.Client) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		a, closeFn, err := dial(c)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return action(c, a)
+	}
+}
+
 func jsonOutput(c *cli.Context) bool { return c.String("output") == "json" }
 
 // emit writes v as one JSON document, or text() for people.

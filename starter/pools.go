@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/parklot/parklot/api"
 	"github.com/parklot/parklot/config"
 	"github.com/parklot/parklot/domain/pool"
 	"github.com/parklot/parklot/workflows"
@@ -47,23 +48,16 @@ func poolsCommand() *cli.Command {
 			Name:      name,
 			Usage:     verb,
 			ArgsUsage: "POOL",
-			Action: func(c *cli.Context) error {
-				p, err := oneArg(c, "a pool name")
-				if err != nil {
-					return err
-				}
-				a, closeFn, err := dial(c)
-				if err != nil {
-					return err
-				}
-				defer closeFn()
+			Before:    needOneArg("a pool name"),
+			Action: withAPI(func(c *cli.Context, a *api.Client) error {
+				p := c.Args().First()
 				if err := a.SetPoolState(c.Context, p, state); err != nil {
 					return err
 				}
 				return emit(c, map[string]string{"pool": p, "state": string(state)}, func(w io.Writer) {
 					fmt.Fprintf(w, "pool %s: %s\n", p, state)
 				})
-			},
+			}),
 		}
 	}
 	return &cli.Command{
@@ -74,14 +68,10 @@ func poolsCommand() *cli.Command {
 			setState("disable", pool.StateDisabled, "reject new tasks and start none; queued ones stay parked"),
 			setState("enable", pool.StateActive, "accept and start tasks again"),
 		},
-		Action: func(c *cli.Context) error {
-			a, closeFn, err := dial(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Action: withAPI(func(c *cli.Context, a *api.Client) error {
 			names := c.Args().Slice()
 			if len(names) == 0 {
+				var err error
 				if names, err = a.PoolNames(c.Context); err != nil {
 					return err
 				}
@@ -111,7 +101,7 @@ func poolsCommand() *cli.Command {
 				}
 				tw.Flush()
 			})
-		},
+		}),
 	}
 }
 

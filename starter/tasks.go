@@ -218,22 +218,15 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show a task, also after it finished",
 		ArgsUsage: "TASK-ID",
-		Action: func(c *cli.Context) error {
-			id, err := oneArg(c, "a task id")
-			if err != nil {
-				return err
-			}
-			a, closeFn, err := dial(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Before:    needOneArg("a task id"),
+		Action: withAPI(func(c *cli.Context, a *api.Client) error {
+			id := c.Args().First()
 			st, err := a.Status(c.Context, id)
 			if err != nil {
 				return err
 			}
 			return emit(c, st, func(w io.Writer) { printStatus(w, st) })
-		},
+		}),
 	}
 }
 
@@ -242,16 +235,9 @@ func cancelCommand() *cli.Command {
 		Name:      "cancel",
 		Usage:     "cancel a task: a queued one is dropped, a running one stopped",
 		ArgsUsage: "TASK-ID",
-		Action: func(c *cli.Context) error {
-			id, err := oneArg(c, "a task id")
-			if err != nil {
-				return err
-			}
-			a, closeFn, err := dial(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Before:    needOneArg("a task id"),
+		Action: withAPI(func(c *cli.Context, a *api.Client) error {
+			id := c.Args().First()
 			st, err := a.Cancel(c.Context, id)
 			if err != nil {
 				return err
@@ -260,7 +246,7 @@ func cancelCommand() *cli.Command {
 			return emit(c, out, func(w io.Writer) {
 				fmt.Fprintf(w, "task %s: cancel requested (was %s)\n", id, st.Status)
 			})
-		},
+		}),
 	}
 }
 
@@ -274,12 +260,7 @@ func tasksCommand() *cli.Command {
 			&cli.StringFlag{Name: "status", Usage: "submitted, queued, running, completed, failed, expired, rejected or dropped"},
 			&cli.IntFlag{Name: "limit", Value: 100},
 		},
-		Action: func(c *cli.Context) error {
-			a, closeFn, err := dial(c)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		Action: withAPI(func(c *cli.Context, a *api.Client) error {
 			rows, err := a.ListTasks(c.Context, api.TaskFilter{Pool: c.String("pool"), Tenant: c.String("tenant"), Status: c.String("status"), Limit: c.Int("limit")})
 			if err != nil {
 				return err
@@ -295,7 +276,16 @@ func tasksCommand() *cli.Command {
 				}
 				tw.Flush()
 			})
-		},
+		}),
+	}
+}
+
+// needOneArg checks, before anything connects, that the command got exactly
+// one argument.
+func needOneArg(what string) cli.BeforeFunc {
+	return func(c *cli.Context) error {
+		_, err := oneArg(c, what)
+		return err
 	}
 }
 
