@@ -43,6 +43,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			submitCommand(), statusCommand(), cancelCommand(), tasksCommand(), poolsCommand(), configCommand(), mailboxCommand(), auditCommand(),
+			lotCommand(), parkCommand(), exitCommand(), ticketCommand(), voidCommand(),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,

@@ -10,4 +10,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(PoolManager, workflow.RegisterOptions{Name: "PoolManager"})
 	r.RegisterWorkflowWithOptions(Task, workflow.RegisterOptions{Name: "Task"})
 	r.RegisterWorkflowWithOptions(Mailbox, workflow.RegisterOptions{Name: "Mailbox"})
+	registerParking(r)
 }

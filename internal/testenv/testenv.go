@@ -42,6 +42,8 @@ type Options struct {
 	NoNode bool
 	// PoolManagerMaxSignals bounds each manager run, to force continue-as-new.
 	PoolManagerMaxSignals int
+	// LotMaxUpdates bounds each lot workflow run, to force continue-as-new.
+	LotMaxUpdates int
 	// WrapStores puts test doubles (fault injectors) in front of the stores.
 	WrapStores func(*activities.Stores)
 	// DeliveryGiveUp shortens how long deliveries are retried.
@@ -76,10 +78,11 @@ func Start(t *testing.T, cfg *config.Config, opts Options) *Env {
 	defer cancel()
 	n, err := node.Start(ctx, node.Options{
 		Config: cfg, Client: c, Logger: Logger(), HTTPAddress: "-",
-		RegisterExecutors: opts.RegisterExecutors,
-		MaxSignalsPerRun:  opts.PoolManagerMaxSignals,
-		WrapStores:        opts.WrapStores,
-		DeliveryGiveUp:    opts.DeliveryGiveUp,
+		RegisterExecutors:   opts.RegisterExecutors,
+		MaxSignalsPerRun:    opts.PoolManagerMaxSignals,
+		MaxLotUpdatesPerRun: opts.LotMaxUpdates,
+		WrapStores:          opts.WrapStores,
+		DeliveryGiveUp:      opts.DeliveryGiveUp,
 		// The suite runs packages in parallel on small machines; a workflow
 		// task starved of CPU for a second is not a deadlock there.
 		WorkerOptions: worker.Options{DeadlockDetectionTimeout: 10 * time.Second},

@@ -51,6 +51,9 @@ type Options struct {
 	DeliveryGiveUp time.Duration
 	// WrapStores lets tests put a fault injector in front of the stores.
 	WrapStores func(*activities.Stores)
+	// MaxLotUpdatesPerRun bounds the runs of lot workflows this node starts;
+	// 0 keeps the workflow's default. Tests lower it.
+	MaxLotUpdatesPerRun int
 	// MaxSignalsPerRun bounds the runs of pool managers this node starts;
 	// 0 keeps workflows.DefaultMaxSignalsPerRun. Tests lower it.
 	MaxSignalsPerRun int
@@ -112,6 +115,11 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("start worker on task queue %q: %w", n.API.TaskQueue, err)
 	}
 	if err := ensurePools(ctx, n.API, cfg, opts.MaxSignalsPerRun); err != nil {
+		n.worker.Stop()
+		_ = stores.close()
+		return nil, err
+	}
+	if err := ensureLots(ctx, n.API, cfg, opts.MaxLotUpdatesPerRun); err != nil {
 		n.worker.Stop()
 		_ = stores.close()
 		return nil, err
