@@ -5,7 +5,7 @@
 // It is the only package that reads environment variables. Everything the
 // runtime needs from the environment is resolved here, once, at start-up, and
 // passed down as typed values; other packages take a *Config and never call
-// os.Getenv. It imports nothing of the project's and nothing of Temporal.
+// os.Getenv. It imports only domain packages of the project (to build a lot's spec) and nothing of Temporal.
 //
 // # Precedence
 //

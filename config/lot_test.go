@@ -64,7 +64,7 @@ func TestTheExampleGarageBecomesTheLotItDescribes(t *testing.T) {
 	}
 }
 
-func TestSpecReportsWhatTheParkingEngineRefusesUnderTheFileKeys(t *testing.T) {
+func TestValidationReportsWhatTheParkingEngineRefusesUnderTheFileKeys(t *testing.T) {
 	cases := []struct {
 		name, lot, path, message string
 	}{
@@ -82,10 +82,10 @@ func TestSpecReportsWhatTheParkingEngineRefusesUnderTheFileKeys(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := mustParse(t, "lots:\n  x:\n    timezone: UTC\n    currency: EUR"+tc.lot+"\n")
-			_, err := c.Lots["x"].Spec("x")
+			// `parklot config validate` and worker start-up both see it.
+			_, err := Parse([]byte("lots:\n  x:\n    timezone: UTC\n    currency: EUR"+tc.lot+"\n"), FormatYAML)
 			if err == nil {
-				t.Fatal("Spec accepted it")
+				t.Fatal("Parse accepted it")
 			}
 			p, ok := findProblem(problemsOf(t, err), tc.path)
 			if !ok || !strings.Contains(p.Message, tc.message) {

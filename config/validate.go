@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -82,7 +83,22 @@ func (c *Config) problems() Problems {
 		ch.pool("pools."+name, name, c.Pools[name])
 	}
 	for _, name := range c.LotNames() {
+		before := len(ch.ps)
 		ch.lot("lots."+name, name, c.Lots[name])
+		if len(ch.ps) > before {
+			continue
+		}
+		// The parking domain has limits of its own (spot id lengths,
+		// multiplier and fee bounds, contiguous runs); building the lot
+		// here reports them at validate time rather than at worker start.
+		if _, err := c.Lots[name].Spec(name); err != nil {
+			var ps Problems
+			if errors.As(err, &ps) {
+				ch.ps = append(ch.ps, ps...)
+			} else {
+				ch.add("lots."+name, "%v", err)
+			}
+		}
 	}
 	return ch.ps
 }
