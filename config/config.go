@@ -34,6 +34,7 @@ const (
 	defaultWebhookTimeout   = 10 * time.Second
 
 	demoPool       = "demo"
+	demoLot        = "demo"
 	demoUnits      = 4
 	demoQueueDepth = 50
 )
@@ -445,7 +446,8 @@ func Parse(data []byte, format Format) (*Config, error) {
 }
 
 // Default returns the built-in desktop configuration that `parklot-worker dev`
-// uses without --config: one pool "demo" of 4 units, queue depth 50, fair, with
+// uses without --config: one pool "demo" of 4 units, queue depth 50, fair, a
+// small garage "demo" (two levels, 22 spots), with
 // file stores in dataDir (default ./.parklot). Environment overrides apply as
 // they do to a loaded file, which is why it can fail.
 func Default(dataDir string) (*Config, error) {
@@ -460,7 +462,27 @@ func Default(dataDir string) (*Config, error) {
 	demo.MaxQueueDepth = demoQueueDepth
 	demo.PriorityPolicy = PolicyFair
 	c.Pools = map[string]Pool{demoPool: demo}
+	c.Lots = map[string]Lot{demoLot: demoGarage()}
 	return finish(c, newDecoder(c))
+}
+
+// demoGarage is the built-in config's small garage: two levels, an EV spot,
+// compact and oversized spots, and tiered pricing, enough to try every
+// parking command.
+func demoGarage() Lot {
+	l := newLot()
+	l.Timezone, l.Currency, l.Strategy = "UTC", "EUR", StrategyNearest
+	l.MaxStay = 72 * time.Hour
+	l.Levels = []Level{
+		{Name: "L0", Rows: []Row{{Name: "A", Kind: SpotRegular, Count: 8, EVCharging: []int{7}}, {Name: "B", Kind: SpotCompact, Count: 4}}},
+		{Name: "L1", Rows: []Row{{Name: "A", Kind: SpotRegular, Count: 8}, {Name: "B", Kind: SpotOversized, Count: 2}}},
+	}
+	l.Pricing = Pricing{
+		GracePeriod: 10 * time.Minute,
+		Tiers:       []Tier{{UpTo: time.Hour, Fee: 300}, {UpTo: 3 * time.Hour, Fee: 800}},
+		HourlyRate:  250, DailyCap: 2500, LostTicketFee: 5000,
+	}
+	return l
 }
 
 // PoolNames returns the configured pool names in sorted order, so that callers

@@ -264,7 +264,11 @@ func emitExit(c *cli.Context, res workflows.ExitResult) error {
 			fmt.Fprintf(w, "lot %s refused: %s (%s)\n", out.Lot, out.Reason, out.Message)
 			return
 		}
-		fmt.Fprintf(w, "ticket %s: %s, %s owes %s for %s\n", out.TicketID, out.Status, out.Plate, money(out.Amount, out.Currency), out.Duration)
+		stay := res.Duration.Round(time.Second)
+		if stay == 0 {
+			stay = res.Duration.Round(time.Millisecond)
+		}
+		fmt.Fprintf(w, "ticket %s: %s, %s owes %s for %s\n", out.TicketID, out.Status, out.Plate, money(out.Amount, out.Currency), stay)
 		printBreakdown(w, out.Breakdown, out.Currency)
 	}); err != nil {
 		return err
