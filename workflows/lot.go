@@ -66,6 +66,10 @@ func Lot(ctx workflow.Context, in LotInput) error {
 	}
 	// The inventory carries the spec from here on.
 	l.in.State, l.in.Spec, l.in.PendingAudit = nil, parking.LotSpec{}, nil
+	// Before any handler is registered: the SDK may run updates buffered
+	// for a new run as soon as their handler exists, and they audit.
+	l.audit = newAuditLog(ctx, in.Lot, lotSubject(in.Lot))
+	l.audit.pending = append(l.audit.pending, in.PendingAudit...)
 
 	if err := workflow.SetQueryHandler(ctx, QueryOccupancy, func() (LotStatus, error) { return l.status(), nil }); err != nil {
 		return err
@@ -85,8 +89,6 @@ func Lot(ctx workflow.Context, in LotInput) error {
 	l.configure = workflow.GetSignalChannel(ctx, SignalConfigureLot)
 	l.maxStay = workflow.GetSignalChannel(ctx, SignalMaxStay)
 
-	l.audit = newAuditLog(ctx, in.Lot, lotSubject(in.Lot))
-	l.audit.pending = append(l.audit.pending, in.PendingAudit...)
 	l.audit.flush(ctx)
 
 	for {
