@@ -83,6 +83,22 @@ type TLS struct {
 type HTTP struct {
 	// Address is host:port to listen on, default 127.0.0.1:8080; port 0 picks a free one.
 	Address string `yaml:"address" env:"PARKLOT_HTTP_ADDRESS"`
+	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RequestTimeout bounds every non-streaming request; 0 means 30s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// TenantHeader, UserHeader and SessionHeader name the headers the
+	// upstream gateway sets with the caller's identity; empty means
+	// X-Parklot-Tenant, X-Parklot-User and X-Parklot-Session.
+	TenantHeader  string `yaml:"tenant_header"`
+	UserHeader    string `yaml:"user_header"`
+	SessionHeader string `yaml:"session_header"`
+	// HeadersAuthoritative makes those headers the only source of identity:
+	// a tenant in the path that differs from the header's gets 403.
+	HeadersAuthoritative bool `yaml:"headers_authoritative" env:"PARKLOT_HTTP_HEADERS_AUTHORITATIVE"`
+	// TemporalUIURL is the Temporal Web UI the dashboard links into (run
+	// mode; dev links to its own UI).
+	TemporalUIURL string `yaml:"temporal_ui_url" env:"PARKLOT_TEMPORAL_UI_URL"`
 }
 
 // Defaults apply to every pool that does not set its own value.

@@ -596,7 +596,7 @@ pools:
     max_unit: 24
 `, "pools.gpu.max_unit: unknown key (line 7); did you mean max_units?"},
 		{"top-level section", FormatYAML, "pool:\n  gpu: {max_units: 1}\n", "pool: unknown key (line 1); did you mean pools?"},
-		{"nothing close lists the valid keys", FormatYAML, "http: {port: 80}\n", "http.port: unknown key (line 1); valid keys here are address"},
+		{"nothing close lists the valid keys", FormatYAML, "http: {port: 80}\n", "http.port: unknown key (line 1); valid keys here are address, max_body_bytes, request_timeout, tenant_header, user_header, session_header, headers_authoritative, temporal_ui_url"},
 		{"tls section", FormatYAML, "temporal:\n  tls:\n    cert: a\n", "temporal.tls.cert: unknown key (line 3); valid keys here are cert_file, key_file, ca_file, server_name"},
 		{"defaults store", FormatYAML, "defaults:\n  audit: {backend: file, paht: x}\n", "defaults.audit.paht: unknown key (line 2); did you mean path?"},
 		{"exec executor", FormatYAML, "pools:\n  a:\n    max_units: 1\n    executors:\n      exec: {enable: true}\n", "pools.a.executors.exec.enable: unknown key (line 5); did you mean enabled?"},
@@ -966,5 +966,26 @@ lots:
 	}
 	if s := (Store{Backend: BackendPostgres, DSN: "postgres://u:pw@h/db", DSNEnv: "X"}).String(); strings.Contains(s, "pw") {
 		t.Errorf("Store.String leaks the password: %q", s)
+	}
+}
+
+func TestHTTPSettingsAreChecked(t *testing.T) {
+	cases := []struct{ name, yaml, path, want string }{
+		{"a negative body cap", "http: {max_body_bytes: -1}\n", "http.max_body_bytes", "must not be negative"},
+		{"a header name with a space", "http: {tenant_header: \"X Tenant\"}\n", "http.tenant_header", "not a valid HTTP header name"},
+		{"a UI URL without a scheme", "http: {temporal_ui_url: temporal.example.com}\n", "http.temporal_ui_url", "not an http(s) URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), FormatYAML)
+			var ps Problems
+			if !errors.As(err, &ps) || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %s: %s", err, tc.path, tc.want)
+			}
+		})
+	}
+	c, err := Parse([]byte("http: {tenant_header: X-Tenant, headers_authoritative: true, max_body_bytes: 2048, request_timeout: 5s}\n"), FormatYAML)
+	if err != nil || c.HTTP.TenantHeader != "X-Tenant" || !c.HTTP.HeadersAuthoritative || c.HTTP.MaxBodyBytes != 2048 || c.HTTP.RequestTimeout != 5*time.Second {
+		t.Fatalf("valid http section: %+v %v", c.HTTP, err)
 	}
 }

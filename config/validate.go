@@ -78,6 +78,7 @@ func (c *Config) problems() Problems {
 	ch := &checker{}
 	ch.temporal(c.Temporal)
 	ch.address("http.address", c.HTTP.Address, "127.0.0.1:8080", true)
+	ch.http(c.HTTP)
 	ch.defaults(c.Defaults)
 	for _, name := range c.PoolNames() {
 		ch.pool("pools."+name, name, c.Pools[name])
@@ -102,6 +103,24 @@ func (c *Config) problems() Problems {
 	}
 	return ch.ps
 }
+
+func (ch *checker) http(h HTTP) {
+	if h.MaxBodyBytes < 0 {
+		ch.add("http.max_body_bytes", "must not be negative, got %d; use 0 for the default of 1 MiB", h.MaxBodyBytes)
+	}
+	ch.notNegative("http.request_timeout", h.RequestTimeout, "30s")
+	for path, name := range map[string]string{"http.tenant_header": h.TenantHeader, "http.user_header": h.UserHeader, "http.session_header": h.SessionHeader} {
+		if name != "" && !headerPattern.MatchString(name) {
+			ch.add(path, "%q is not a valid HTTP header name; use letters, digits and dashes, e.g. X-Tenant", name)
+		}
+	}
+	if u := h.TemporalUIURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		ch.add("http.temporal_ui_url", "%q is not an http(s) URL; write e.g. https://temporal-ui.example.com", u)
+	}
+}
+
+// headerPattern is the token syntax of an HTTP header name.
+var headerPattern = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
 func (ch *checker) temporal(t Temporal) {
 	ch.address("temporal.address", t.Address, "127.0.0.1:7233", false)

@@ -157,7 +157,8 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devRunti
 	}
 	n, err := node.Start(ctx, node.Options{
 		Config: cfg, Client: tc, Logger: logger,
-		HTTPAddress: net.JoinHostPort(o.IP, strconv.Itoa(o.HTTPPort)),
+		HTTPAddress:   net.JoinHostPort(o.IP, strconv.Itoa(o.HTTPPort)),
+		TemporalUIURL: srv.UIAddress(),
 	})
 	if err != nil {
 		tc.Close()
@@ -239,16 +240,18 @@ func printBanner(w io.Writer, srv *devserver.Server, n *node.Node, cfg *config.C
 	fmt.Fprintf(w, `Parklot desktop runtime is up.
   Temporal frontend  %s (namespace %s)
   Temporal Web UI    %s
-  Parklot HTTP       %s/health  %s/metrics
+  Dashboard          %s/
+  Parklot HTTP API   %s  (/health, /metrics, docs/openapi.yaml)
   Data               %s
   Pools              %v
+  Lots               %v
 
 Try:
   bin/parklot%s submit --pool %s --id hello-1 --tenant acme --units 1 --kind sleep --payload '{"duration":"5s"}' --wait
   bin/parklot%s status hello-1
   bin/parklot%s pools
 
-`, srv.FrontendAddress(), cfg.Temporal.Namespace, orNone(srv.UIAddress()), n.HTTPAddress(), n.HTTPAddress(), storage, cfg.PoolNames(),
+`, srv.FrontendAddress(), cfg.Temporal.Namespace, orNone(srv.UIAddress()), n.HTTPAddress(), n.HTTPAddress(), storage, cfg.PoolNames(), cfg.LotNames(),
 		addrFlag, firstPool(cfg), addrFlag, addrFlag)
 }
 

@@ -51,6 +51,9 @@ type Options struct {
 	DeliveryGiveUp time.Duration
 	// WrapStores lets tests put a fault injector in front of the stores.
 	WrapStores func(*activities.Stores)
+	// TemporalUIURL is the Web UI the dashboard links into; empty means
+	// http.temporal_ui_url of the config.
+	TemporalUIURL string
 	// MaxLotUpdatesPerRun bounds the runs of lot workflows this node starts;
 	// 0 keeps the workflow's default. Tests lower it.
 	MaxLotUpdatesPerRun int
@@ -70,6 +73,8 @@ type Node struct {
 	logger   *slog.Logger
 	stores   *openedStores
 	API      *api.Client
+	// temporalUIURL is where the dashboard's links point.
+	temporalUIURL string
 }
 
 // Stores are the node's open mailbox and audit stores.
@@ -83,7 +88,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		opts.Logger = slog.Default()
 	}
 	cfg := opts.Config
-	n := &Node{cfg: cfg, client: opts.Client, logger: opts.Logger, API: api.New(opts.Client, cfg.Temporal.TaskQueue)}
+	n := &Node{cfg: cfg, client: opts.Client, logger: opts.Logger, API: api.New(opts.Client, cfg.Temporal.TaskQueue),
+		temporalUIURL: cmp.Or(opts.TemporalUIURL, cfg.HTTP.TemporalUIURL)}
 
 	if err := EnsureSearchAttributes(ctx, opts.Client, cfg.Temporal.Namespace); err != nil {
 		return nil, err
@@ -146,10 +152,22 @@ func (n *Node) serveHTTP(addr string) error {
 	}
 	n.httpAddr = l.Addr().String()
 	reg := metrics.NewRegistry(metrics.NewPoolCollector(n.API, n.cfg.PoolNames(), n.logger))
-	n.http = &http.Server{
-		Handler:           httpapi.New(httpapi.Options{API: n.API, Metrics: reg, Logger: n.logger, Checks: n.stores.checks}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	hc := n.cfg.HTTP
+	h := httpapi.New(httpapi.Options{
+		API: n.API, Metrics: reg, Logger: n.logger, Checks: n.stores.checks,
+		Stores:        n.stores.Stores,
+		TemporalUIURL: n.temporalUIURL,
+		Namespace:     n.cfg.Temporal.Namespace,
+		Lots:          n.cfg.LotNames(),
+		Trust: httpapi.Trust{TenantHeader: hc.TenantHeader, UserHeader: hc.UserHeader,
+			SessionHeader: hc.SessionHeader, HeadersAuthoritative: hc.HeadersAuthoritative},
+		MaxBodyBytes:   hc.MaxBodyBytes,
+		RequestTimeout: hc.RequestTimeout,
+	})
+	// No WriteTimeout: it would cut the event streams, which end by
+	// themselves and on shutdown.
+	n.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.http.RegisterOnShutdown(h.CloseStreams)
 	n.httpDone = make(chan struct{})
 	go func() {
 		defer close(n.httpDone)
@@ -160,7 +178,8 @@ func (n *Node) serveHTTP(addr string) error {
 	return nil
 }
 
-// HTTPAddress is where /health and /metrics answer, or "" when disabled.
+// HTTPAddress is where the HTTP API, the dashboard, /health and /metrics
+// answer, or "" when disabled.
 func (n *Node) HTTPAddress() string {
 	if n.httpAddr == "" {
 		return ""
