@@ -104,7 +104,7 @@ func TestSubmitStatusCancelAndPoolsAgainstARealServer(t *testing.T) {
 		return doc, code
 	}
 
-	doc, code := cmd("submit", "--pool", "gpu", "--id", "a", "--tenant", "acme", "--units", "2", "--payload", `{"duration":"1s"}`)
+	doc, code := cmd("submit", "--pool", "gpu", "--id", "a", "--tenant", "acme", "--units", "2", "--payload", `{"duration":"3s"}`)
 	if code != 0 || doc["status"] != "running" {
 		t.Fatalf("submit a: %d %v", code, doc)
 	}

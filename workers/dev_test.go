@@ -59,7 +59,9 @@ func TestTheDevRuntimeServesHealthMetricsTheUIAndRunsTheDemo(t *testing.T) {
 		t.Fatalf("UI: %d %.200s", code, body)
 	}
 
-	tasks := []demo.Task{{Tenant: "acme", Units: 3, Sleep: 200 * time.Millisecond}, {Tenant: "globex", Units: 2, Sleep: 100 * time.Millisecond}, {Tenant: "acme", Units: 1}}
+	// The first task holds 3 of 4 units long enough that the second (2 units)
+	// must queue however slow the machine is.
+	tasks := []demo.Task{{Tenant: "acme", Units: 3, Sleep: 3 * time.Second}, {Tenant: "globex", Units: 2, Sleep: 100 * time.Millisecond}, {Tenant: "acme", Units: 1}}
 	var out strings.Builder
 	res, err := demo.Run(ctx, rt.node.API, "demo", "t", tasks, &out)
 	if err != nil {

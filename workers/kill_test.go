@@ -138,8 +138,14 @@ func TestKillingTheDevProcessMidQueueLosesAndDuplicatesNothing(t *testing.T) {
 			ids := make([]string, n)
 			for i := range n {
 				ids[i] = fmt.Sprintf("k%d", i)
+				// The first holds the unit long enough that the others
+				// queue however slow the machine is.
+				payload := []byte(`{"duration":"700ms"}`)
+				if i == 0 {
+					payload = []byte(`{"duration":"3s"}`)
+				}
 				st, err := a.Submit(ctx, workflows.TaskInput{TaskID: ids[i], Pool: "q", Tenant: "acme", User: fmt.Sprintf("u%d", i%2),
-					Units: 1, Kind: "sleep", Payload: []byte(`{"duration":"700ms"}`)})
+					Units: 1, Kind: "sleep", Payload: payload})
 				if err != nil {
 					t.Fatalf("submit %s: %v", ids[i], err)
 				}

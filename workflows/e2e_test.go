@@ -66,7 +66,7 @@ pools:
 func TestATaskThatFitsStartsAtOnceAndATaskThatDoesNotQueuesUntilUnitsAreReleased(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 4, 1), testenv.Options{})
 
-	a := submit(t, env, sleepTask("a", "p", "acme", 3, 1500*time.Millisecond))
+	a := submit(t, env, sleepTask("a", "p", "acme", 3, 3*time.Second))
 	if a.Status != workflows.StatusRunning {
 		t.Fatalf("a: %s %s, want running", a.Status, a.Reason)
 	}
@@ -191,7 +191,7 @@ func waitPool(t *testing.T, env *testenv.Env, name string, ok func(workflows.Poo
 
 func TestHigherPriorityQueuedTasksStartFirst(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
-	submit(t, env, sleepTask("blocker", "p", "acme", 1, time.Second))
+	submit(t, env, sleepTask("blocker", "p", "acme", 1, 3*time.Second))
 	low := sleepTask("low", "p", "acme", 1, 0)
 	low.Priority = pool.PriorityLow
 	high := sleepTask("high", "p", "globex", 1, 0)
@@ -209,8 +209,8 @@ func TestHigherPriorityQueuedTasksStartFirst(t *testing.T) {
 
 func TestReportedUsageAboveTheDeclaredUnitsStopsAdmissions(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 4, 10), testenv.Options{})
-	in := sleepTask("greedy", "p", "acme", 1, 2*time.Second)
-	in.Payload = json.RawMessage(`{"duration":"2s","usage":4}`)
+	in := sleepTask("greedy", "p", "acme", 1, 4*time.Second)
+	in.Payload = json.RawMessage(`{"duration":"4s","usage":4}`)
 	submit(t, env, in)
 	waitPool(t, env, "p", func(s workflows.PoolState) bool { return s.ActiveUnits == 4 })
 	if st := submit(t, env, sleepTask("next", "p", "acme", 1, 0)); st.Status != workflows.StatusQueued {
@@ -239,7 +239,7 @@ func TestATerminatedTaskGivesItsUnitsBack(t *testing.T) {
 
 func TestSubmittingAnIdAgainReturnsTheFirstTask(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
-	first := submit(t, env, sleepTask("same", "p", "acme", 1, 500*time.Millisecond))
+	first := submit(t, env, sleepTask("same", "p", "acme", 1, 3*time.Second))
 	again := submit(t, env, sleepTask("same", "p", "other-tenant", 1, 0))
 	if again.Tenant != "acme" || again.Status != first.Status {
 		t.Fatalf("second submit: %+v, want the first task (%+v)", again, first)
@@ -281,7 +281,7 @@ func TestCancellingAQueuedTaskDropsItAndARunningOneFailsIt(t *testing.T) {
 
 func TestPoolsFollowConfigChangesLiveWithoutLosingQueuedTasks(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 10), testenv.Options{})
-	submit(t, env, sleepTask("hold", "p", "acme", 1, 2*time.Second))
+	submit(t, env, sleepTask("hold", "p", "acme", 1, 4*time.Second))
 	for i := range 3 {
 		if st := submit(t, env, sleepTask(fmt.Sprintf("q%d", i), "p", "acme", 1, time.Second)); st.Status != workflows.StatusQueued {
 			t.Fatalf("q%d: %s, want queued", i, st.Status)
@@ -356,7 +356,7 @@ func TestNoSubmissionIsLostAcrossContinueAsNewDuringABurst(t *testing.T) {
 func TestEveryOutcomeReachesTheMailboxOnceAndTheAuditTrailIsComplete(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "p", 1, 1), testenv.Options{})
 	ctx := context.Background()
-	done := sleepTask("done", "p", "acme", 1, 300*time.Millisecond)
+	done := sleepTask("done", "p", "acme", 1, 3*time.Second)
 	done.User, done.Session = "ann", "s1"
 	submit(t, env, done)
 	submit(t, env, sleepTask("waits", "p", "acme", 1, 0))
@@ -395,7 +395,7 @@ func TestEveryOutcomeReachesTheMailboxOnceAndTheAuditTrailIsComplete(t *testing.
 		waitDelivered(id)
 	}
 	ann := read(mailbox.Key{Tenant: "acme", User: "ann", Session: "s1"})
-	if len(ann) != 1 || ann[0].TaskID != "done" || ann[0].Status != mailbox.StatusCompleted || string(ann[0].Payload) != `{"slept":"300ms"}` {
+	if len(ann) != 1 || ann[0].TaskID != "done" || ann[0].Status != mailbox.StatusCompleted || string(ann[0].Payload) != `{"slept":"3s"}` {
 		t.Fatalf("ann's mailbox: %+v", ann)
 	}
 	acme := read(mailbox.Key{Tenant: "acme"})
