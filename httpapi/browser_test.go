@@ -140,6 +140,14 @@ func testDashboardInChromium(t *testing.T, w *world) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('article.lot[data-lot="garage"] [data-stat="vehicles"]').textContent === "1"`)); err != nil {
 		t.Fatalf("the lot did not show the parked car: %v", err)
 	}
+	// The occupancy map has one cell per spot and shows the parked car.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const cells = document.querySelectorAll('article.lot[data-lot="garage"] .map .spot');
+		const taken = document.querySelectorAll('article.lot[data-lot="garage"] .map .spot[data-state="occupied"]');
+		return cells.length === 9 && taken.length === 1;
+	})()`)); err != nil {
+		t.Fatalf("the lot's occupancy map does not show 9 spots with 1 occupied: %v", err)
+	}
 	if after, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(web+` [data-capacity]`))); err != nil || after != "3 / 4 units" {
 		t.Fatalf("pool web after the submit: %q %v, want 3 / 4 units", after, err)
 	}

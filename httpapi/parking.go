@@ -119,6 +119,14 @@ type LevelOccupancy struct {
 	SpotCounts
 }
 
+// RowMap is one row of a lot's occupancy map; states are free, occupied,
+// reserved or outOfService, one per spot.
+type RowMap struct {
+	Level  int      `json:"level"`
+	Row    string   `json:"row"`
+	States []string `json:"states"`
+}
+
 // KindOccupancy is one kind of spot of a lot.
 type KindOccupancy struct {
 	Kind string `json:"kind"`
@@ -147,6 +155,8 @@ type LotView struct {
 	ByKind            []KindOccupancy  `json:"byKind"`
 	LastTicket        int              `json:"lastTicket"`
 	PendingConfig     bool             `json:"pendingConfig,omitempty"`
+	// Rows is the occupancy map: each row's spot states in position order.
+	Rows []RowMap `json:"rows"`
 	// RevenueToday sums the exits since midnight UTC; null without an
 	// audit store.
 	RevenueToday *Revenue `json:"revenueToday"`
@@ -308,6 +318,14 @@ func (h *Handler) readLot(ctx context.Context, name string) (LotView, error) {
 		lv.Levels = append(lv.Levels, LevelOccupancy{Level: l.Level, Name: l.Name, SpotCounts: counts(l.Counts)})
 	}
 	sort.Slice(lv.Levels, func(i, j int) bool { return lv.Levels[i].Level < lv.Levels[j].Level })
+	lv.Rows = make([]RowMap, 0, len(st.Rows))
+	for _, r := range st.Rows {
+		m := RowMap{Level: r.Level, Row: r.Row, States: make([]string, len(r.States))}
+		for i, state := range r.States {
+			m.States[i] = spotState(state)
+		}
+		lv.Rows = append(lv.Rows, m)
+	}
 	if stores := h.auditStores(); len(stores) > 0 {
 		since := time.Now().UTC().Truncate(24 * time.Hour)
 		rev, err := h.revenue.get(name, since, func() (Revenue, error) { return revenue(ctx, stores, name, since) })
@@ -401,4 +419,12 @@ func (h *Handler) lotNames() []string {
 	names := slices.Clone(h.o.Lots)
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// spotState names a spot state as the API's counts do.
+func spotState(s parking.SpotState) string {
+	if s == parking.SpotOutOfService {
+		return "outOfService"
+	}
+	return string(s)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -392,6 +393,7 @@ func (l *lotRun) status() LotStatus {
 	for _, k := range o.ByKind {
 		st.Free[k.Kind] = k.Free
 	}
+	st.Rows = rowMaps(l.inv.Spots())
 	for _, lv := range o.ByLevel {
 		ls := LevelStatus{Level: lv.Level, Counts: lv.Counts}
 		if lv.Level < len(l.in.LevelNames) {
@@ -422,4 +424,21 @@ func (l *lotRun) continueAsNew(ctx workflow.Context) error {
 	next.LevelNames = slices.Clone(l.in.LevelNames)
 	next.Runs++
 	return workflow.NewContinueAsNewError(ctx, Lot, next)
+}
+
+// rowMaps groups spots, which come in location order, into rows. A row's
+// name is the middle part of its spots' ids ("L0-A-03" is row A).
+func rowMaps(spots []parking.Spot) []RowMap {
+	var rows []RowMap
+	for _, sp := range spots {
+		name := sp.ID
+		if parts := strings.SplitN(sp.ID, "-", 3); len(parts) == 3 {
+			name = parts[1]
+		}
+		if n := len(rows); n == 0 || rows[n-1].Level != sp.Location.Level || rows[n-1].Row != name {
+			rows = append(rows, RowMap{Level: sp.Location.Level, Row: name})
+		}
+		rows[len(rows)-1].States = append(rows[len(rows)-1].States, sp.State)
+	}
+	return rows
 }

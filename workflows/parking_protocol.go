@@ -205,6 +205,16 @@ type LotStatus struct {
 	Runs          int                      `json:"runs"`
 	// PendingConfig says a configuration change waits for the lot to empty.
 	PendingConfig bool `json:"pendingConfig,omitempty"`
+	// Rows is the occupancy map: every row's spots in position order.
+	Rows []RowMap `json:"rows,omitempty"`
+}
+
+// RowMap is one row of a lot's occupancy map.
+type RowMap struct {
+	Level int    `json:"level"`
+	Row   string `json:"row"`
+	// States holds one state per spot, in position order.
+	States []parking.SpotState `json:"states"`
 }
 
 // TicketInput starts (or continues) a ticket workflow.

@@ -138,6 +138,15 @@
         el('span', { class: 'lvl' }, lv.name || 'level ' + lv.level),
         stack(lv, 'level ' + (lv.name || lv.level)),
         el('span', { class: 'muted' }, lv.occupied + lv.reserved + lv.outOfService + ' / ' + lv.total)))),
+      el('h4', {}, 'Map'),
+      el('div', { class: 'map' }, ...(l.rows || []).map((r) => {
+        const lvl = l.levels.find((lv) => lv.level === r.level);
+        const label = (lvl && lvl.name ? lvl.name : 'L' + r.level) + ' ' + r.row;
+        return el('div', { class: 'maprow', 'data-row': label },
+          el('span', { class: 'lvl' }, label),
+          el('span', { class: 'spots' }, ...r.states.map((st, i) =>
+            el('i', { class: 'spot', 'data-state': st, title: label + ' #' + i + ': ' + st }))));
+      })),
       el('div', { class: 'legend' }, ...spotStates.map(([k, n]) => el('span', {}, el('i', { 'data-state': k }), n))));
   }
 
