@@ -65,9 +65,8 @@ type poolManager struct {
 	timerAt    time.Time
 	cancelTime workflow.CancelFunc
 
-	check       workflow.Future
-	checkedIDs  []string
-	leaseResult []string
+	check      workflow.Future
+	checkedIDs []string
 
 	// audit is nil for runs recorded before pools were audited (replay).
 	audit *auditLog
@@ -383,7 +382,6 @@ func (m *poolManager) startLeaseCheck(ctx workflow.Context, now time.Time) {
 }
 
 func (m *poolManager) collectLeaseCheck(ctx workflow.Context, now time.Time) {
-
 	if m.check == nil || !m.check.IsReady() {
 		return
 	}
