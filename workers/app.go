@@ -35,7 +35,7 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
-		Commands:  []*cli.Command{devCommand(), runCommand()},
+		Commands:  []*cli.Command{devCommand(), runCommand(), benchCommand()},
 		Writer:    os.Stdout,
 		ErrWriter: os.Stderr,
 	}
