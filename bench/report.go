@@ -135,7 +135,7 @@ type WorkflowTaskFailures struct {
 type Targets struct {
 	ReleaseToStartP95Under250ms *bool `json:"releaseToStartP95Under250ms"`
 	StartedWithin1sAtLeast95    *bool `json:"startedWithin1sAtLeast95"`
-	ThroughputAtLeast07Bare     *bool `json:"throughputAtLeast0.7Bare"`
+	ThroughputAtLeast07Bare     *bool `json:"throughputAtLeast70PercentOfBare"`
 }
 
 // PoolReport is one pool's part of the run.
@@ -152,6 +152,11 @@ type PoolReport struct {
 	QueuedAnsweredRunning int64    `json:"queuedAnsweredRunning"`
 	ReleaseToStartMs      Latency  `json:"releaseToStartMs"`
 	StartedWithin1s       *float64 `json:"startedWithin1s"`
+	// ReleaseToGrantMs is the manager's own histogram over the run: from
+	// each release (by the releasing task's clock) to the grants it made.
+	// Unlike ReleaseToStartMs it knows which release freed the units, but
+	// it stops at the grant and only has bucket bounds.
+	ReleaseToGrantMs BucketLatency `json:"releaseToGrantMs"`
 	// Counters are the manager's counters' change over the run.
 	Counters      CounterDelta   `json:"counters"`
 	ContinueAsNew int            `json:"continueAsNew"`
@@ -229,6 +234,7 @@ func (r *Report) addPool(p PoolSpec, before, after workflows.PoolState, h Manage
 	}
 	r.Pools = append(r.Pools, PoolReport{
 		Name: p.Name, MaxUnits: max, Counters: cd, ContinueAsNew: after.Runs - before.Runs, Manager: h,
+		ReleaseToGrantMs: bucketLatency(before.ReleaseToGrant, after.ReleaseToGrant),
 	})
 	r.ContinueAsNew += after.Runs - before.Runs
 	r.WorkflowTaskFailures.PoolManagers += h.WorkflowTaskFailures
@@ -439,6 +445,55 @@ func baselineReport(outs []bareOutcome, ph phaseResult) *BaselineReport {
 	return b
 }
 
+// BucketLatency gives percentiles of a histogram as the upper bounds of
+// the buckets they fall in, in milliseconds; -1 means above every bound.
+type BucketLatency struct {
+	Count uint64  `json:"count"`
+	P50LE float64 `json:"p50le"`
+	P95LE float64 `json:"p95le"`
+	P99LE float64 `json:"p99le"`
+}
+
+// bucketLatency reads what was observed between two snapshots of a
+// manager's histogram.
+func bucketLatency(before, after workflows.Histogram) BucketLatency {
+	counts := make([]uint64, len(workflows.LatencyBuckets)+1)
+	var n uint64
+	for i := range counts {
+		var a, b uint64
+		if i < len(after.Counts) {
+			a = after.Counts[i]
+		}
+		if i < len(before.Counts) {
+			b = before.Counts[i]
+		}
+		if a > b {
+			counts[i] = a - b
+			n += a - b
+		}
+	}
+	out := BucketLatency{Count: n}
+	if n == 0 {
+		return out
+	}
+	at := func(p float64) float64 {
+		rank := uint64(math.Ceil(p / 100 * float64(n)))
+		var acc uint64
+		for i, c := range counts {
+			acc += c
+			if acc >= rank {
+				if i < len(workflows.LatencyBuckets) {
+					return workflows.LatencyBuckets[i] * 1000
+				}
+				break
+			}
+		}
+		return -1
+	}
+	out.P50LE, out.P95LE, out.P99LE = at(50), at(95), at(99)
+	return out
+}
+
 // rateOverTime splits [first, last] into n equal slices and returns the
 // completions per second in each.
 func rateOverTime(first, last time.Time, ends []time.Time, n int) []float64 {
@@ -531,6 +586,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		m := pr.Manager
 		p("\npool %s  %d/%d units at most · %d answered queued (+%d queued but answered running) · release→start %s · within 1 s %s\n",
 			pr.Name, pr.MaxActiveUnits, pr.MaxUnits, pr.Queued, pr.QueuedAnsweredRunning, latencyText(pr.ReleaseToStartMs), shareText(pr.StartedWithin1s))
+		if g := pr.ReleaseToGrantMs; g.Count > 0 {
+			p("  release→grant       p50 ≤ %s · p95 ≤ %s · p99 ≤ %s ms (n=%d, the manager's histogram: bucket bounds)\n", le(g.P50LE), le(g.P95LE), le(g.P99LE), g.Count)
+		}
 		c := pr.Counters
 		p("  manager counters    admitted %d · queued %d · granted %d · released %d · expired %d · dropped %d · reclaimed %d · duplicate acquires %d\n",
 			c.Admitted, c.Queued, c.Granted, c.Released, c.Expired, c.Dropped, c.Reclaimed, c.DuplicateAcquires)
@@ -582,6 +640,13 @@ func ms(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%.1f", x)
+}
+
+func le(x float64) string {
+	if x < 0 {
+		return "∞"
+	}
+	return fmt.Sprintf("%g", x)
 }
 
 func shareText(s *float64) string {

@@ -103,3 +103,26 @@ func TestAReportFailsOnWhatMustNeverHappen(t *testing.T) {
 		t.Errorf("completed before it started: inconsistent %d failed %v", r.Inconsistent, r.Failed())
 	}
 }
+
+func TestBucketLatencyReadsTheRunOutOfTheManagersHistogram(t *testing.T) {
+	var before, after workflows.Histogram
+	before.Observe(3 * time.Second) // before the run: must not count
+	after = before
+	after.Counts = append([]uint64(nil), before.Counts...)
+	for range 90 {
+		after.Observe(20 * time.Millisecond) // bucket ≤ 25 ms
+	}
+	for range 9 {
+		after.Observe(400 * time.Millisecond) // bucket ≤ 500 ms
+	}
+	after.Observe(time.Hour) // above every bound
+	got := bucketLatency(before, after)
+	want := BucketLatency{Count: 100, P50LE: 25, P95LE: 500, P99LE: 500}
+	if got != want {
+		t.Errorf("bucketLatency = %+v, want %+v", got, want)
+	}
+	after.Observe(time.Hour)
+	if got := bucketLatency(before, after); got.P99LE != -1 {
+		t.Errorf("p99 above every bound = %v, want -1", got.P99LE)
+	}
+}
