@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -350,13 +351,16 @@ func dialWithRetry(ctx context.Context, opts client.Options, logger *slog.Logger
 	}
 }
 
-// retryableDial tells a cluster that is not up yet from a refusal.
+// retryableDial tells a cluster that is not up yet (connection refused,
+// unavailable) from a refusal a retry cannot change: bad credentials, a
+// certificate that does not verify, an unknown namespace.
 func retryableDial(err error) bool {
 	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
+	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument, codes.NotFound:
+		return false
 	}
-	return false
+	msg := err.Error()
+	return !strings.Contains(msg, "x509:") && !strings.Contains(msg, "tls:")
 }
 
 // clientOptions turns the Temporal section into SDK options: plain, mTLS
