@@ -39,13 +39,41 @@ func New(c client.Client, taskQueue string) *Client {
 // its position, rejected with a reason, or expired. Submitting an id again
 // never creates a second task: it returns the first task's current status.
 func (c *Client) Submit(ctx context.Context, in workflows.TaskInput) (workflows.TaskStatus, error) {
+	st, started, err := c.start(ctx, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)
+	if err == nil && !started {
+		// The id belongs to a task that has already finished.
+		return c.Status(ctx, in.TaskID)
+	}
+	return st, err
+}
+
+// Create is Submit that also tells whether this call created the task. The
+// Temporal server decides it atomically: the task workflow starts with the
+// conflict policy FAIL, so of any number of concurrent submissions of one
+// id exactly one creates it; the others read the existing task (and wait
+// for its decision when it has none yet, as its creator does).
+func (c *Client) Create(ctx context.Context, in workflows.TaskInput) (workflows.TaskStatus, bool, error) {
+	st, created, err := c.start(ctx, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	if err != nil || created {
+		return st, created, err
+	}
+	st, err = c.Status(ctx, in.TaskID)
+	if err == nil && st.Status == workflows.StatusSubmitted {
+		st, err = c.Submit(ctx, in)
+	}
+	return st, false, err
+}
+
+// start is the Update-with-Start of a task; started is false when the id
+// was already taken (a closed task, or a running one under policy FAIL).
+func (c *Client) start(ctx context.Context, in workflows.TaskInput, conflict enumspb.WorkflowIdConflictPolicy) (workflows.TaskStatus, bool, error) {
 	if in.TaskID == "" {
-		return workflows.TaskStatus{}, &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "taskId", Message: "task id is required: pass --id"}
+		return workflows.TaskStatus{}, false, &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "taskId", Message: "task id is required: pass --id"}
 	}
 	op := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.TaskWorkflowID(in.TaskID),
 		TaskQueue:                c.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDConflictPolicy: conflict,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.Task, in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -55,19 +83,18 @@ func (c *Client) Submit(ctx context.Context, in workflows.TaskInput) (workflows.
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		// The id belongs to a task that has already finished.
-		return c.Status(ctx, in.TaskID)
+	var taken *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &taken) {
+		return workflows.TaskStatus{}, false, nil
 	}
 	if err != nil {
-		return workflows.TaskStatus{}, fmt.Errorf("submit task %q: %w", in.TaskID, err)
+		return workflows.TaskStatus{}, false, fmt.Errorf("submit task %q: %w", in.TaskID, err)
 	}
 	var st workflows.TaskStatus
 	if err := h.Get(ctx, &st); err != nil {
-		return workflows.TaskStatus{}, fmt.Errorf("submit task %q: %w", in.TaskID, err)
+		return workflows.TaskStatus{}, true, fmt.Errorf("submit task %q: %w", in.TaskID, err)
 	}
-	return st, nil
+	return st, true, nil
 }
 
 // Status reports a task, also after its workflow has closed. A closed task

@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/parklot/parklot/domain/mailbox"
 	"github.com/parklot/parklot/domain/pool"
@@ -168,7 +166,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	st, created, err := h.create(ctx, in)
+	// New (202) or existing (200) is decided by the server; see api.Client.Create.
+	st, created, err := h.o.API.Create(ctx, in)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -211,54 +210,6 @@ func (h *Handler) checkPool(ctx context.Context, name string) error {
 			"no pool %q is running: GET /pools lists the pools", name)
 	}
 	return err
-}
-
-// create submits a new task and tells whether this call created it.
-//
-// Telling new from existing is decided by the Temporal server, atomically:
-// the task workflow is started with the conflict policy FAIL (and reuse
-// policy REJECT_DUPLICATE), so of any number of concurrent submissions of
-// one id exactly one starts it and gets the pool's decision through the
-// submit update; every other one gets WorkflowExecutionAlreadyStarted and
-// reads the existing task. Comparing SubmittedAt with the request's time,
-// or a Describe before the submit, would both let two concurrent requests
-// each believe they created the task.
-//
-// The start options are api.Client.Submit's except for the conflict policy;
-// api.Submit stays the one way to follow an existing task.
-func (h *Handler) create(ctx context.Context, in workflows.TaskInput) (workflows.TaskStatus, bool, error) {
-	c := h.o.API
-	op := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.TaskWorkflowID(in.TaskID),
-		TaskQueue:                c.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.Task, in)
-	uh, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   workflows.UpdateSubmit,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		st, err := c.Status(ctx, in.TaskID)
-		if err == nil && st.Status == workflows.StatusSubmitted {
-			// Started a moment ago by a concurrent request: wait for the
-			// pool's decision like that request does.
-			st, err = c.Submit(ctx, in)
-		}
-		return st, false, err
-	}
-	if err != nil {
-		return workflows.TaskStatus{}, false, fmt.Errorf("submit task %q: %w", in.TaskID, err)
-	}
-	var st workflows.TaskStatus
-	if err := uh.Get(ctx, &st); err != nil {
-		return st, true, fmt.Errorf("submit task %q: %w", in.TaskID, err)
-	}
-	return st, true, nil
 }
 
 // findTask reads a task of the path's pool that the caller may see.
