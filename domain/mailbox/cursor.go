@@ -127,3 +127,20 @@ func Page(key Key, msgs []Message, c Cursor, limit int) ([]Message, error) {
 	}
 	return msgs[start:min(start+limit, len(msgs))], nil
 }
+
+// CheckRead validates a read's key, cursor and limit at once and returns
+// the canonical cursor and the effective limit, as every store needs them.
+func CheckRead(key Key, c Cursor, limit int) (Cursor, int, error) {
+	if err := key.Validate(); err != nil {
+		return Cursor{}, 0, err
+	}
+	n, err := CheckLimit(limit)
+	if err != nil {
+		return Cursor{}, 0, err
+	}
+	c, err = c.Canonical()
+	if err != nil {
+		return Cursor{}, 0, err
+	}
+	return c, n, nil
+}

@@ -101,14 +101,7 @@ func (s *Mailbox) Deliver(ctx context.Context, msg mailbox.Message) (mailbox.Mes
 
 // Read implements storage.Mailbox.
 func (s *Mailbox) Read(ctx context.Context, key mailbox.Key, cursor mailbox.Cursor, limit int) ([]mailbox.Message, error) {
-	if err := key.Validate(); err != nil {
-		return nil, err
-	}
-	limit, err := mailbox.CheckLimit(limit)
-	if err != nil {
-		return nil, err
-	}
-	cursor, err = cursor.Canonical()
+	cursor, limit, err := mailbox.CheckRead(key, cursor, limit)
 	if err != nil {
 		return nil, err
 	}
