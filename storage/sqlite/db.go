@@ -73,7 +73,7 @@ func open(ctx context.Context, kind, path string) (*db, error) {
 
 	migrations, err := migrate.Load(migrationFiles, "migrations")
 	if err == nil {
-		err = migrate.Apply(ctx, writer.DB, dialect, migrations)
+		err = applyWhileBusy(ctx, func() error { return migrate.Apply(ctx, writer.DB, dialect, migrations) })
 	}
 	if err != nil {
 		writer.Close()
@@ -124,6 +124,34 @@ func (d *db) wrap(op string, err error) error {
 		msg += ": " + h
 	}
 	return fmt.Errorf(msg, err)
+}
+
+// applyWhileBusy retries fn while SQLite reports the file busy, for up to
+// busyTimeout. The first connection to a new file switches it to WAL, which
+// needs an exclusive lock and fails at once, without the busy handler, when
+// another process opens the same new file at that moment.
+func applyWhileBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := fn()
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *moderncsqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
 
 func hint(err error, fallback string) string {
