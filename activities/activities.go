@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -130,4 +132,95 @@ func (a *Activities) ClosedWorkflows(ctx context.Context, workflowIDs []string) 
 		}
 	}
 	return closed, nil
+}
+
+// signalParallelism bounds the signals one SignalWorkflows call has in
+// flight.
+const signalParallelism = 16
+
+// signalAttempts is how often a signal failing for a reason other than a
+// missing target is tried before it is reported as failed.
+const signalAttempts = 3
+
+// SignalWorkflows sends a batch of signals with the worker's client. It runs
+// as a local activity inside the sender's workflow task. A missing target is
+// reported, not retried; other failures are retried briefly and then
+// reported, so the caller can fall back to a signal command. It fails as a
+// whole only when its context ends.
+func (a *Activities) SignalWorkflows(ctx context.Context, in workflows.SignalBatch) (workflows.SignalBatchResult, error) {
+	// Group by target, keeping each target's signals in order.
+	var order []string
+	byTarget := map[string][]int{}
+	for i, s := range in.Signals {
+		if _, ok := byTarget[s.WorkflowID]; !ok {
+			order = append(order, s.WorkflowID)
+		}
+		byTarget[s.WorkflowID] = append(byTarget[s.WorkflowID], i)
+	}
+	var (
+		mu  sync.Mutex
+		res workflows.SignalBatchResult
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, signalParallelism)
+	)
+	for _, target := range order {
+		idx := byTarget[target]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for n, i := range idx {
+				notFound, err := a.signal(ctx, in.Signals[i])
+				mu.Lock()
+				switch {
+				case notFound:
+					// The target is gone: its later signals cannot land either.
+					for _, j := range idx[n:] {
+						res.NotFound = append(res.NotFound, j)
+					}
+				case err != nil:
+					// Later signals must not overtake this one.
+					res.Failed = append(res.Failed, idx[n:]...)
+				}
+				mu.Unlock()
+				if notFound || err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return workflows.SignalBatchResult{}, err
+	}
+	slices.Sort(res.NotFound)
+	slices.Sort(res.Failed)
+	res.Sent = len(in.Signals) - len(res.NotFound) - len(res.Failed)
+	return res, nil
+}
+
+// signal sends one signal, retrying briefly while the failure is not a
+// missing target.
+func (a *Activities) signal(ctx context.Context, s workflows.OutSignal) (notFound bool, err error) {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err = a.Client.SignalWorkflow(ctx, s.WorkflowID, "", s.Name, s.Arg)
+		var nf *serviceerror.NotFound
+		switch {
+		case err == nil:
+			return false, nil
+		case errors.As(err, &nf):
+			return true, nil
+		case attempt >= signalAttempts || ctx.Err() != nil:
+			if a.Logger != nil {
+				a.Logger.Warn("signal failed", "workflow", s.WorkflowID, "signal", s.Name, "error", err)
+			}
+			return false, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff *= 4
+	}
 }

@@ -70,11 +70,13 @@ func (c *Client) start(ctx context.Context, in workflows.TaskInput, conflict enu
 	if in.TaskID == "" {
 		return workflows.TaskStatus{}, false, &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "taskId", Message: "task id is required: pass --id"}
 	}
+	in.Lifecycle = workflows.CurrentTaskLifecycle
 	op := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.TaskWorkflowID(in.TaskID),
 		TaskQueue:                c.TaskQueue,
 		WorkflowIDConflictPolicy: conflict,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    workflows.TaskSearchAttributes(in),
 	}, workflows.Task, in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,

@@ -27,11 +27,24 @@ type auditLog struct {
 	seq      int
 	pending  []audit.Event
 	batches  []auditBatch
+	// local writes batches from local activities: a marker in the current
+	// workflow task instead of an activity's three events and a workflow
+	// task of its own. A batch a local activity could not write is written
+	// again by an ordinary, retrying activity before the run ends.
+	local bool
 }
 
 type auditBatch struct {
 	events []audit.Event
 	future workflow.Future
+	local  bool
+}
+
+// localAuditOptions keep a local audit write short: a store that does not
+// answer within them is left to the retrying activity.
+var localAuditOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 5 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
 }
 
 func newAuditLog(ctx workflow.Context, pool string, subjects ...audit.Subject) *auditLog {
@@ -62,8 +75,13 @@ func (l *auditLog) flush(ctx workflow.Context) {
 	}
 	events := l.pending
 	l.pending = nil
-	actx := workflow.WithActivityOptions(ctx, auditActivityOptions)
-	f := workflow.ExecuteActivity(actx, ActivityAppendAudit, AuditInput{Pool: l.pool, Events: events})
+	in := AuditInput{Pool: l.pool, Events: events}
+	var f workflow.Future
+	if l.local {
+		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localAuditOptions), ActivityAppendAudit, in)
+	} else {
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditActivityOptions), ActivityAppendAudit, in)
+	}
 	// Forget batches already stored, so a long-lived manager's list stays short.
 	kept := l.batches[:0]
 	for _, b := range l.batches {
@@ -71,7 +89,7 @@ func (l *auditLog) flush(ctx workflow.Context) {
 			kept = append(kept, b)
 		}
 	}
-	l.batches = append(kept, auditBatch{events: events, future: f})
+	l.batches = append(kept, auditBatch{events: events, future: f, local: l.local})
 }
 
 // unwritten returns the events not yet known to be stored, for a run that
@@ -90,7 +108,12 @@ func (l *auditLog) unwritten(ctx workflow.Context) []audit.Event {
 func (l *auditLog) wait(ctx workflow.Context) error {
 	l.flush(ctx)
 	for _, b := range l.batches {
-		if err := b.future.Get(ctx, nil); err != nil {
+		err := b.future.Get(ctx, nil)
+		if err != nil && b.local {
+			actx := workflow.WithActivityOptions(ctx, auditActivityOptions)
+			err = workflow.ExecuteActivity(actx, ActivityAppendAudit, AuditInput{Pool: l.pool, Events: b.events}).Get(ctx, nil)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -70,7 +70,15 @@ type poolManager struct {
 
 	// audit is nil for runs recorded before pools were audited (replay).
 	audit *auditLog
+	// localSignals sends decisions from a local activity; runs recorded
+	// before replay their signal commands.
+	localSignals bool
 }
+
+// versionLocalDecisions marks the change that sends a manager's decisions
+// from one local activity per workflow task instead of one signal command
+// each (two history events and an extra workflow task per decision).
+const versionLocalDecisions = "local-decisions"
 
 // versionPoolAudit marks the change that added audit events to managers.
 const versionPoolAudit = "pool-audit"
@@ -124,6 +132,7 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.audit.pending = append(m.audit.pending, in.PendingAudit...)
 		m.in.PendingAudit = nil
 	}
+	m.localSignals = workflow.GetVersion(ctx, versionLocalDecisions, workflow.DefaultVersion, 1) == 1
 	m.outbox = append(m.outbox, in.Outbox...)
 	m.flush(ctx)
 
@@ -306,10 +315,53 @@ func (m *poolManager) send(taskID string, d Decision) {
 	m.outbox = append(m.outbox, Outbound{TaskID: taskID, Decision: d})
 }
 
-// flush emits every pending decision at once; acknowledgements are awaited
-// by small coroutines so one slow task never holds the others back.
+// flush emits every pending decision at once. Decisions go out from one
+// local activity that signals the tasks with the worker's client, in
+// parallel and in order per task; those it could not send go out as signal
+// commands. A task whose workflow is gone is reclaimed on the next turn of
+// the loop.
 func (m *poolManager) flush(ctx workflow.Context) {
-	for _, o := range m.outbox {
+	if !m.localSignals || len(m.outbox) == 0 {
+		m.signalByCommand(ctx, m.outbox)
+		m.outbox = m.outbox[:0]
+		return
+	}
+	sent := append([]Outbound(nil), m.outbox...)
+	m.outbox = m.outbox[:0]
+	batch := SignalBatch{Signals: make([]OutSignal, len(sent))}
+	for i, o := range sent {
+		batch.Signals[i] = OutSignal{WorkflowID: TaskWorkflowID(o.TaskID), Name: SignalDecision, Arg: o.Decision}
+	}
+	var res SignalBatchResult
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, ActivitySignalWorkflows, batch).Get(ctx, &res); err != nil {
+		m.signalByCommand(ctx, sent)
+		return
+	}
+	var retry []Outbound
+	for _, i := range res.Failed {
+		retry = append(retry, sent[i])
+	}
+	m.signalByCommand(ctx, retry)
+	gone := map[string]bool{}
+	for _, i := range res.NotFound {
+		if id := sent[i].TaskID; !gone[id] {
+			gone[id] = true
+			m.failedTargets = append(m.failedTargets, id)
+		}
+	}
+	if len(gone) > 0 {
+		m.wake.SendAsync(struct{}{})
+	}
+}
+
+// signalByCommand sends decisions as signal commands; acknowledgements are
+// awaited by small coroutines so one slow task never holds the others back.
+func (m *poolManager) signalByCommand(ctx workflow.Context, out []Outbound) {
+	for _, o := range out {
 		o := o
 		f := workflow.SignalExternalWorkflow(ctx, TaskWorkflowID(o.TaskID), "", SignalDecision, o.Decision)
 		m.inflight++
@@ -322,7 +374,6 @@ func (m *poolManager) flush(ctx workflow.Context) {
 			}
 		})
 	}
-	m.outbox = m.outbox[:0]
 }
 
 // reclaimUnreachable frees what tasks whose workflow is gone were holding or

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/parklot/parklot/domain/pool"
@@ -23,15 +25,27 @@ func newManagerHarness(t *testing.T, cfg pool.Config) *managerHarness {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	h := &managerHarness{env: s.NewTestWorkflowEnvironment(), decisions: map[string][]Decision{}}
+	// Decisions leave through the SignalWorkflows local activity; the
+	// signal command is the fallback, so both are recorded.
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in SignalBatch) (SignalBatchResult, error) {
+		for _, s := range in.Signals {
+			h.record(s.WorkflowID, s.Arg.(Decision))
+		}
+		return SignalBatchResult{}, nil
+	}, activity.RegisterOptions{Name: ActivitySignalWorkflows})
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", SignalDecision, mock.Anything).Return(
 		func(_ string, workflowID, _ string, _ string, arg interface{}) error {
-			id, _ := TaskIDFromWorkflowID(workflowID)
-			h.mu.Lock()
-			h.decisions[id] = append(h.decisions[id], arg.(Decision))
-			h.mu.Unlock()
+			h.record(workflowID, arg.(Decision))
 			return nil
 		})
 	return h
+}
+
+func (h *managerHarness) record(workflowID string, d Decision) {
+	id, _ := TaskIDFromWorkflowID(workflowID)
+	h.mu.Lock()
+	h.decisions[id] = append(h.decisions[id], d)
+	h.mu.Unlock()
 }
 
 func (h *managerHarness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }

@@ -48,7 +48,36 @@ const (
 	// ActivityClosedWorkflows answers which of the given workflow ids no
 	// longer run (activities.Activities.ClosedWorkflows).
 	ActivityClosedWorkflows = "ClosedWorkflows"
+	// ActivitySignalWorkflows sends a batch of signals with the worker's
+	// client (activities.Activities.SignalWorkflows). Workflows run it as a
+	// local activity: a signal sent this way costs the sender one marker
+	// event instead of two events and a workflow task of its own.
+	ActivitySignalWorkflows = "SignalWorkflows"
 )
+
+// OutSignal is one signal of a SignalWorkflows batch.
+type OutSignal struct {
+	WorkflowID string `json:"workflowId"`
+	Name       string `json:"name"`
+	Arg        any    `json:"arg,omitempty"`
+}
+
+// SignalBatch is the input of SignalWorkflows. Signals to the same workflow
+// are sent one after another in order; different workflows in parallel.
+type SignalBatch struct {
+	Signals []OutSignal `json:"signals"`
+}
+
+// SignalBatchResult reports, by index into the batch, the signals whose
+// target does not exist (NotFound) and those that failed for another reason
+// after a few quick retries (Failed, which the caller sends again another
+// way). Every other signal was delivered.
+type SignalBatchResult struct {
+	// Sent counts the signals delivered.
+	Sent     int   `json:"sent"`
+	NotFound []int `json:"notFound,omitempty"`
+	Failed   []int `json:"failed,omitempty"`
+}
 
 // Search attributes Parklot sets on task workflows so that the Temporal UI
 // and `parklot tasks` can filter by them. Registered by `parklot-worker dev`;
@@ -111,7 +140,24 @@ type TaskInput struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Timeout bounds the run; zero means the pool's default_timeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Lifecycle selects the commands the run issues, fixed when the task is
+	// started (api.Client sets CurrentTaskLifecycle). Zero is the lifecycle
+	// of tasks started before the field existed, which still replay.
+	Lifecycle int `json:"lifecycle,omitempty"`
 }
+
+// Task lifecycles; see docs/ARCHITECTURE.md, "The task lifecycle".
+const (
+	// TaskLifecycleCommands signals the pool and writes audit and mailbox
+	// through commands and ordinary activities.
+	TaskLifecycleCommands = 0
+	// TaskLifecycleLean signals the pool, writes audit events and makes the
+	// first delivery attempt from local activities, and expects its search
+	// attributes in the start request.
+	TaskLifecycleLean = 1
+	// CurrentTaskLifecycle is what new tasks run.
+	CurrentTaskLifecycle = TaskLifecycleLean
+)
 
 // MailboxKey is where the task's outcome is delivered.
 func (in TaskInput) MailboxKey() string {

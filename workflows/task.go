@@ -38,6 +38,18 @@ type task struct {
 	cancelRequested bool
 	// audit is nil for runs started before tasks were audited (replay).
 	audit *auditLog
+	// lean runs send their signals to the pool, write their audit events
+	// and make their first delivery attempt from local activities.
+	lean bool
+	// releasing is the lean release in flight, awaited before the run ends.
+	releasing workflow.Future
+}
+
+// localSignalOptions bound a local SignalWorkflows call; its own retries are
+// inside the activity, and a failure falls back to a signal command.
+var localSignalOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
 // versionMailboxAudit marks the change that added audit events and mailbox
@@ -69,13 +81,20 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 	}
 	decisions := workflow.GetSignalChannel(ctx, SignalDecision)
 	cancels := workflow.GetSignalChannel(ctx, SignalCancelTask)
-	t.upsertSearchAttributes(ctx)
-	if workflow.GetVersion(ctx, versionMailboxAudit, workflow.DefaultVersion, 1) == 1 {
+	// The lifecycle is chosen by the input, not by workflow.GetVersion: a
+	// version marker also upserts a search attribute, one more visibility
+	// write per task (docs/ARCHITECTURE.md, "The task lifecycle").
+	t.lean = in.Lifecycle >= TaskLifecycleLean
+	if !t.lean || !hasTaskSearchAttributes(ctx) {
+		t.upsertSearchAttributes(ctx)
+	}
+	if t.lean || workflow.GetVersion(ctx, versionMailboxAudit, workflow.DefaultVersion, 1) == 1 {
 		subjects := []audit.Subject{audit.Task(in.TaskID), audit.Pool(in.Pool)}
 		if in.Tenant != "" {
 			subjects = append(subjects, audit.Tenant(in.Tenant), audit.Mailbox(in.MailboxKey()))
 		}
 		t.audit = newAuditLog(ctx, in.Pool, subjects...)
+		t.audit.local = t.lean
 		t.record(ctx, audit.TypeSubmitted, map[string]any{"units": in.Units, "priority": in.Priority, "kind": in.Kind})
 	}
 
@@ -88,7 +107,11 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 		t.finish(ctx, StatusRejected, perr.Reason, perr.Message)
 		return t.done(ctx)
 	}
-	if err := workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(in.Pool), "", SignalAcquire, acquire).Get(ctx, nil); err != nil {
+	if t.lean {
+		// The submitted event is written while the acquire signal is sent.
+		t.audit.flush(ctx)
+	}
+	if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
 		t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
 			fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
 		return t.done(ctx)
@@ -136,7 +159,18 @@ func (t *task) deliver(ctx workflow.Context) {
 	backoff := time.Second
 	for {
 		var res DeliverResult
-		err := workflow.ExecuteActivity(actx, ActivityDeliverOutcome, in).Get(ctx, &res)
+		var fut workflow.Future
+		if t.lean && d.Attempts == 0 {
+			// The first attempt runs in the workflow task; the retries,
+			// which wait out an outage, are ordinary activities.
+			fut = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				StartToCloseTimeout: 10 * time.Second,
+				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+			}), ActivityDeliverOutcome, in)
+		} else {
+			fut = workflow.ExecuteActivity(actx, ActivityDeliverOutcome, in)
+		}
+		err := fut.Get(ctx, &res)
 		d.Attempts++
 		d.At = workflow.Now(ctx)
 		if err == nil {
@@ -332,11 +366,60 @@ func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.Receiv
 }
 
 // release always returns the units, from a context that a cancelled
-// workflow cannot cancel.
+// workflow cannot cancel. A lean run sends it while it delivers; done waits
+// for it.
 func (t *task) release(ctx workflow.Context) {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalRelease,
-		ReleaseRequest{TaskID: t.in.TaskID, Outcome: t.status.Status, ReleasedAt: workflow.Now(ctx)}).Get(ctx, nil)
+	req := ReleaseRequest{TaskID: t.in.TaskID, Outcome: t.status.Status, ReleasedAt: workflow.Now(ctx)}
+	if !t.lean {
+		_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalRelease, req).Get(ctx, nil)
+		return
+	}
+	f, set := workflow.NewFuture(ctx)
+	t.releasing = f
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		// A pool that is gone holds nothing to release.
+		set.Set(nil, t.signalPool(ctx, SignalRelease, req))
+	})
+}
+
+// signalPool sends one signal to the task's pool manager. A lean run sends
+// it from a local activity and falls back to a signal command only when that
+// fails for a reason other than a missing manager. The error means the
+// manager does not run.
+func (t *task) signalPool(ctx workflow.Context, name string, arg any) error {
+	wid := PoolWorkflowID(t.in.Pool)
+	if t.lean {
+		var res SignalBatchResult
+		lctx := workflow.WithLocalActivityOptions(ctx, localSignalOptions)
+		err := workflow.ExecuteLocalActivity(lctx, ActivitySignalWorkflows,
+			SignalBatch{Signals: []OutSignal{{WorkflowID: wid, Name: name, Arg: arg}}}).Get(ctx, &res)
+		switch {
+		case err == nil && len(res.NotFound) > 0:
+			return fmt.Errorf("pool manager %s not found", wid)
+		case err == nil && len(res.Failed) == 0:
+			return nil
+		}
+	}
+	return workflow.SignalExternalWorkflow(ctx, wid, "", name, arg).Get(ctx, nil)
+}
+
+// hasTaskSearchAttributes reports whether the start request already set the
+// task's search attributes, as api.Client does.
+func hasTaskSearchAttributes(ctx workflow.Context) bool {
+	_, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(saPool)
+	return ok
+}
+
+// TaskSearchAttributes are the search attributes a task starts with, set
+// in the start request so the workflow does not have to upsert them.
+func TaskSearchAttributes(in TaskInput) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		saPool.ValueSet(in.Pool),
+		saTenant.ValueSet(in.Tenant),
+		saStatus.ValueSet(StatusSubmitted),
+		saMailbox.ValueSet(in.MailboxKey()),
+	)
 }
 
 func (t *task) finish(ctx workflow.Context, status string, reason pool.Reason, message string) {
@@ -393,6 +476,9 @@ func (t *task) done(ctx workflow.Context) (TaskStatus, error) {
 		if err := t.audit.wait(ctx); err != nil {
 			return t.status, err
 		}
+	}
+	if t.releasing != nil {
+		_ = t.releasing.Get(ctx, nil)
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return t.status, err
