@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/parklot/parklot/workflows"
 )
@@ -47,12 +48,15 @@ type ManagerHistory struct {
 	WorkflowTaskFailures int            `json:"workflowTaskFailures"`
 	FailureCauses        map[string]int `json:"failureCauses,omitempty"`
 	// SignalsReceived by signal name; SignalsSent are the decisions the
-	// manager sent, SignalAcks their acknowledgements (each one an event
-	// that wakes the manager again).
-	SignalsReceived map[string]int `json:"signalsReceived"`
-	SignalsSent     int            `json:"signalsSent"`
-	SignalAcks      int            `json:"signalAcks"`
-	SignalsFailed   int            `json:"signalsFailed"`
+	// manager sent, SignalAcks the acknowledgements of those sent as signal
+	// commands (each one an event that wakes the manager again).
+	// LocalSignalBatches counts the SignalWorkflows local activities that
+	// sent the others, one per workflow task at most.
+	SignalsReceived    map[string]int `json:"signalsReceived"`
+	SignalsSent        int            `json:"signalsSent"`
+	LocalSignalBatches int            `json:"localSignalBatches"`
+	SignalAcks         int            `json:"signalAcks"`
+	SignalsFailed      int            `json:"signalsFailed"`
 	// SignalFailures are the failed decisions, by cause and target.
 	SignalFailures []string `json:"signalFailures,omitempty"`
 	Activities     int      `json:"activities"`
@@ -226,6 +230,15 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 			case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
 				h.SignalsSent++
 				sentBy[e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetWorkflowTaskCompletedEventId()]++
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				la, ok := signalBatchMarker(e)
+				if !ok {
+					break
+				}
+				h.LocalSignalBatches++
+				h.SignalsSent += la.Sent
+				h.SignalsFailed += len(la.NotFound) + len(la.Failed)
+				sentBy[e.GetMarkerRecordedEventAttributes().GetWorkflowTaskCompletedEventId()] += la.Sent
 			case enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
 				h.SignalAcks++
 			case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
@@ -273,6 +286,10 @@ type TaskHistory struct {
 	WorkflowTasksPerTask float64 `json:"workflowTasksPerTask"`
 	ActivitiesPerTask    float64 `json:"activitiesPerTask"`
 	SignalsSentPerTask   float64 `json:"signalsSentPerTask"`
+	// LocalActivitiesPerTask counts local activities (signals to the pool,
+	// audit writes, the first delivery attempt): a marker event each, run
+	// inside a workflow task.
+	LocalActivitiesPerTask float64 `json:"localActivitiesPerTask"`
 	// WorkflowTaskFailures in the sampled histories (failed or timed out).
 	WorkflowTaskFailures int `json:"workflowTaskFailures"`
 	// Activities by type across the sample.
@@ -296,7 +313,7 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, n int) 
 		return th
 	}
 	n = min(n, len(ids))
-	var events, wfts, acts, sent int
+	var events, wfts, acts, sent, locals int
 	var execWait, execRun, toWFT, wftWait []time.Duration
 	for k := range n {
 		id := ids[k*len(ids)/n]
@@ -356,16 +373,47 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, n int) 
 				}
 			case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
 				sent++
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				if e.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+					locals++
+				}
+				if la, ok := signalBatchMarker(e); ok {
+					sent += la.Sent
+				}
 			}
 		}
 	}
 	if th.Sampled > 0 {
 		per := func(x int) float64 { return math.Round(float64(x)/float64(th.Sampled)*100) / 100 }
 		th.EventsPerTask, th.WorkflowTasksPerTask, th.ActivitiesPerTask, th.SignalsSentPerTask = per(events), per(wfts), per(acts), per(sent)
+		th.LocalActivitiesPerTask = per(locals)
 	}
 	th.ExecuteScheduleToStartMs = Summarize(execWait)
 	th.ExecuteRunMs = Summarize(execRun)
 	th.CompletionToWorkflowTaskMs = Summarize(toWFT)
 	th.ScheduleToStartMs = Summarize(wftWait)
 	return th
+}
+
+// localActivityMarker is the marker name the Go SDK records a local
+// activity's result under.
+const localActivityMarker = "LocalActivity"
+
+// signalBatchMarker reads the result of a SignalWorkflows local activity
+// from its marker.
+func signalBatchMarker(e *historypb.HistoryEvent) (workflows.SignalBatchResult, bool) {
+	var res workflows.SignalBatchResult
+	a := e.GetMarkerRecordedEventAttributes()
+	if a.GetMarkerName() != localActivityMarker {
+		return res, false
+	}
+	var meta struct{ ActivityType string }
+	dc := converter.GetDefaultDataConverter()
+	if dc.FromPayloads(a.GetDetails()["data"], &meta) != nil || meta.ActivityType != workflows.ActivitySignalWorkflows {
+		return res, false
+	}
+	if dc.FromPayloads(a.GetDetails()["result"], &res) != nil {
+		return res, false
+	}
+	return res, true
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -49,6 +50,7 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "history-sample", Value: 50, Usage: "task histories read for the per-task lifecycle figures"},
 			&cli.IntFlag{Name: "warmup", Value: 100, Usage: "bare tasks run, unreported, before the first measured phase"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (one document on stdout)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole process (server, workers, load) to this file; read it with go tool pprof"},
 		},
 		Action: runBench,
 	}
@@ -72,6 +74,17 @@ func runBench(c *cli.Context) error {
 	o.Progress = c.App.ErrWriter
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := c.String("cpuprofile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	var target bench.Target
 	if c.String("address") == "" {
