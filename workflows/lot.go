@@ -165,6 +165,23 @@ func messageOf(err error) string {
 func (l *lotRun) park(ctx workflow.Context, req ParkRequest) (ParkResult, error) {
 	l.updates++
 	defer l.wake.SendAsync(struct{}{})
+	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	for _, r := range l.in.RecentParks {
+		if r.UpdateID == updateID {
+			return r.Result, nil
+		}
+	}
+	res, err := l.parkOnce(ctx, req)
+	if err == nil {
+		l.in.RecentParks = append(l.in.RecentParks, RecentPark{UpdateID: updateID, Result: res})
+		if n := len(l.in.RecentParks); n > recentParksKept {
+			l.in.RecentParks = slices.Delete(l.in.RecentParks, 0, n-recentParksKept)
+		}
+	}
+	return res, err
+}
+
+func (l *lotRun) parkOnce(ctx workflow.Context, req ParkRequest) (ParkResult, error) {
 	now := workflow.Now(ctx)
 	id := TicketID(l.in.Lot, l.in.LastTicket+1)
 	a, err := l.inv.Park(req.Vehicle, now, id)

@@ -92,7 +92,22 @@ type LotInput struct {
 	Runs          int           `json:"runs,omitempty"`
 	// PendingAudit are events the previous run could not confirm stored.
 	PendingAudit []audit.Event `json:"pendingAudit,omitempty"`
+	// RecentParks are the answers to the last parks, by update id. The
+	// server de-duplicates an update id within a run only; a client retrying
+	// a park that the previous run applied gets its first answer, not
+	// duplicate_plate.
+	RecentParks []RecentPark `json:"recentParks,omitempty"`
 }
+
+// RecentPark is one remembered park answer.
+type RecentPark struct {
+	UpdateID string     `json:"updateId"`
+	Result   ParkResult `json:"result"`
+}
+
+// recentParksKept bounds RecentParks: enough for every park that can be in
+// flight across one continue-as-new.
+const recentParksKept = 64
 
 // LotConfigure is a lot's configuration as a worker read it at start.
 type LotConfigure struct {
