@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -102,12 +104,32 @@ func (c *Client) Ticket(ctx context.Context, ticketID string) (workflows.TicketV
 // updateLot sends one update to a lot and waits for its answer. A rejection
 // by the lot's validator comes back as the *parking.Error it carried.
 func (c *Client) updateLot(ctx context.Context, lot, updateID, name string, arg, out any) error {
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.LotWorkflowID(lot), UpdateID: updateID, UpdateName: name,
-		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, out)
+	if updateID == "" {
+		// A fixed id makes the retries below safe: the lot answers a
+		// repeated park from its first result.
+		updateID = uuid.NewString()
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		var h client.WorkflowUpdateHandle
+		h, err = c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflows.LotWorkflowID(lot), UpdateID: updateID, UpdateName: name,
+			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, out)
+		}
+		// The workflow task carrying the update failed (for example, the
+		// lot continued as new as it arrived): the update was not applied
+		// in that run, so it is sent again.
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || attempt >= lotUpdateAttempts || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
 	}
 	if err == nil {
 		return nil
@@ -122,6 +144,10 @@ func (c *Client) updateLot(ctx context.Context, lot, updateID, name string, arg,
 	}
 	return lotNotFound(err, lot)
 }
+
+// lotUpdateAttempts bounds how often an update that met a failed workflow
+// task is sent.
+const lotUpdateAttempts = 5
 
 func lotNotFound(err error, lot string) error {
 	var nf *serviceerror.NotFound
