@@ -60,12 +60,23 @@ func (l *auditLog) record(ctx workflow.Context, typ audit.Type, data any, extra 
 	raw, _ := json.Marshal(data)
 	subjects := append(append([]audit.Subject(nil), l.subjects...), extra...)
 	l.pending = append(l.pending, audit.Event{
-		EventID:  audit.EventIDFor(at, fmt.Sprintf("%s#%d", l.idPrefix, l.seq)),
+		EventID:  audit.EventIDFor(l.idTime(ctx, at), fmt.Sprintf("%s#%d", l.idPrefix, l.seq)),
 		Type:     typ,
 		At:       at,
 		Subjects: subjects,
 		Data:     raw,
 	})
+}
+
+// idTime is the time part of an event's id. A local activity writes before
+// its workflow task completes; if that task fails, its retry records the
+// same events at a later workflow time. Their ids then take the run's start
+// time instead, so the retry writes the same ids and the store keeps one copy.
+func (l *auditLog) idTime(ctx workflow.Context, at time.Time) time.Time {
+	if l.local {
+		return workflow.GetInfo(ctx).WorkflowStartTime
+	}
+	return at
 }
 
 // flush starts writing what was recorded since the last flush.
