@@ -18,7 +18,7 @@ func TestBenchSmoke(t *testing.T) {
 	defer cancel()
 	o := Options{
 		Tasks: 200, Pools: LocalPools(1, 4), TaskUnits: UnitRange{1, 1}, Priorities: PrioritiesNormal, Tenants: 2,
-		Baselines: []string{BaselineBare, BaselineSlots}, Concurrency: 32, Timeout: 5 * time.Minute, Seed: 1, HistorySample: 5,
+		Baselines: []string{BaselineBare, BaselineSlots, BaselineMinimal}, Concurrency: 32, Timeout: 5 * time.Minute, Seed: 1, HistorySample: 5,
 	}
 	local, err := StartLocal(ctx, LocalOptions{Pools: o.Pools, QueueDepth: o.Tasks, DefaultTimeout: TaskTimeout(o)})
 	if err != nil {
@@ -52,6 +52,8 @@ func TestBenchSmoke(t *testing.T) {
 		"slotsThroughput":    r.SlotsThroughput != nil && *r.SlotsThroughput > 0,
 		"parklotToBare":      r.ParklotToBare != nil,
 		"parklotToSlots":     r.ParklotToSlots != nil,
+		"minimalThroughput":  r.MinimalThroughput != nil && *r.MinimalThroughput > 0,
+		"parklotToMinimal":   r.ParklotToMinimal != nil,
 		"submitToDecisionMs": r.SubmitToDecisionMs.Count == o.Tasks,
 		"releaseToStartMs":   r.ReleaseToStartMs.Count > 0 && r.ReleaseToStartMs.Count == r.Decisions["queued"],
 		"startedWithin1s":    r.StartedWithin1s != nil,
@@ -66,9 +68,15 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s is not populated", name)
 		}
 	}
-	for _, b := range []string{BaselineBare, BaselineSlots} {
-		if br := r.Baselines[b]; br == nil || br.Ran != o.Tasks || br.Lost != 0 {
-			t.Errorf("baseline %s: %+v, want all %d ran", b, br, o.Tasks)
+	for _, b := range []string{BaselineBare, BaselineSlots, BaselineMinimal} {
+		// For bare, Failed also counts an outcome its mailbox never got.
+		if br := r.Baselines[b]; br == nil || br.Ran != o.Tasks || br.Lost != 0 || br.Failed != 0 || br.SubmitErrors != 0 {
+			t.Errorf("baseline %s: %+v, want all %d ran and succeeded", b, br, o.Tasks)
 		}
+	}
+	// bare is Parklot's lifecycle without the pool: its tasks upsert their
+	// status and write audit events from local activities, as Parklot's do.
+	if h := r.Baselines[BaselineBare].History; h.LocalActivitiesPerTask == 0 || h.EventsPerTask <= r.Baselines[BaselineMinimal].History.EventsPerTask {
+		t.Errorf("bare baseline history %+v: want the task lifecycle, longer than minimal's %+v", h, r.Baselines[BaselineMinimal].History)
 	}
 }

@@ -27,10 +27,15 @@ type Report struct {
 	// ThroughputOverTime splits the same window in tenths: a falling
 	// series means the run slowed down as it went.
 	ThroughputOverTime []float64 `json:"throughputOverTime"`
-	BareThroughput     *float64  `json:"bareThroughput"`
-	SlotsThroughput    *float64  `json:"slotsThroughput"`
-	ParklotToBare      *float64  `json:"parklotToBare"`
-	ParklotToSlots     *float64  `json:"parklotToSlots"`
+	// BareThroughput is Parklot's task workflow with no capacity
+	// coordination; SlotsThroughput Temporal's activity slots;
+	// MinimalThroughput a one-activity workflow.
+	BareThroughput    *float64 `json:"bareThroughput"`
+	SlotsThroughput   *float64 `json:"slotsThroughput"`
+	MinimalThroughput *float64 `json:"minimalThroughput"`
+	ParklotToBare     *float64 `json:"parklotToBare"`
+	ParklotToSlots    *float64 `json:"parklotToSlots"`
+	ParklotToMinimal  *float64 `json:"parklotToMinimal"`
 	// SubmitToDecisionMs is the client's view of Submit: call to answer.
 	SubmitToDecisionMs Latency `json:"submitToDecisionMs"`
 	// ReleaseToStartMs covers the tasks that were queued (see
@@ -377,18 +382,17 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 
 // finish derives the ratios and the targets.
 func (r *Report) finish() {
-	if b := r.Baselines[BaselineBare]; b != nil && b.Skipped == "" {
-		r.BareThroughput = ptr(b.Throughput)
-		if b.Throughput > 0 {
-			r.ParklotToBare = ptr(round3(r.Throughput / b.Throughput))
+	ratio := func(name string, throughput, toParklot **float64) {
+		if b := r.Baselines[name]; b != nil && b.Skipped == "" {
+			*throughput = ptr(b.Throughput)
+			if b.Throughput > 0 {
+				*toParklot = ptr(round3(r.Throughput / b.Throughput))
+			}
 		}
 	}
-	if b := r.Baselines[BaselineSlots]; b != nil && b.Skipped == "" {
-		r.SlotsThroughput = ptr(b.Throughput)
-		if b.Throughput > 0 {
-			r.ParklotToSlots = ptr(round3(r.Throughput / b.Throughput))
-		}
-	}
+	ratio(BaselineBare, &r.BareThroughput, &r.ParklotToBare)
+	ratio(BaselineSlots, &r.SlotsThroughput, &r.ParklotToSlots)
+	ratio(BaselineMinimal, &r.MinimalThroughput, &r.ParklotToMinimal)
 	if r.ReleaseToStartMs.Count > 0 {
 		r.Targets.ReleaseToStartP95Under250ms = ptr(r.ReleaseToStartMs.P95 < 250)
 	}
@@ -407,7 +411,7 @@ func (r *Report) Failed() bool {
 	return r.CapacityViolations > 0 || r.Lost > 0 || r.Duplicates > 0 || r.Inconsistent > 0
 }
 
-func baselineReport(outs []bareOutcome, ph phaseResult) *BaselineReport {
+func baselineReport(outs []baselineOutcome, ph phaseResult) *BaselineReport {
 	b := &BaselineReport{WallSeconds: round3(ph.wall.Seconds())}
 	var lat []time.Duration
 	var first, last time.Time
@@ -548,7 +552,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("\n\n")
 	p("throughput            %.1f tasks/s  (%d ran in %.1f s; all answers read after %.1f s)\n", r.Throughput, r.Parklot.Ran, r.Parklot.WindowSeconds, r.Parklot.WallSeconds)
 	p("  by tenth of the run %v\n", r.ThroughputOverTime)
-	for _, name := range []string{BaselineBare, BaselineSlots} {
+	for _, name := range []string{BaselineBare, BaselineSlots, BaselineMinimal} {
 		bl := r.Baselines[name]
 		switch {
 		case bl == nil:
@@ -594,11 +598,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			c.Admitted, c.Queued, c.Granted, c.Released, c.Expired, c.Dropped, c.Reclaimed, c.DuplicateAcquires)
 		p("  manager history     %d runs · %d events · %d workflow tasks (%d woken by no signal) · %d failed\n",
 			m.Runs, m.Events, m.WorkflowTasks, m.IdleWorkflowTasks, m.WorkflowTaskFailures)
-		p("  signals             received %s · sent %d (%d local activities) · acknowledged %d · failed %d\n", countsText(m.SignalsReceived), m.SignalsSent, m.LocalSignalBatches, m.SignalAcks, m.SignalsFailed)
+		p("  signals             received %s · acquire updates %d · sent %d (%d local activities) · acknowledged %d · failed %d\n", countsText(m.SignalsReceived), m.UpdatesAccepted, m.SignalsSent, m.LocalSignalBatches, m.SignalAcks, m.SignalsFailed)
 		for _, f := range m.SignalFailures {
 			p("                      failed: %s\n", f)
 		}
-		p("  per workflow task   signals applied mean %.2f, p50 %d, p95 %d, max %d · decisions sent mean %.2f, max %d\n",
+		p("  per workflow task   signals and updates applied mean %.2f, p50 %d, p95 %d, max %d · decisions sent mean %.2f, max %d\n",
 			m.SignalsPerWorkflowTask.Mean, m.SignalsPerWorkflowTask.P50, m.SignalsPerWorkflowTask.P95, m.SignalsPerWorkflowTask.Max,
 			m.DecisionsPerTask.Mean, m.DecisionsPerTask.Max)
 		p("  workflow task       schedule→start %s\n", latencyText(m.ScheduleToStartMs))

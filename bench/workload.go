@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,11 +116,20 @@ func ParsePriorities(s string) (Priorities, error) {
 
 // Baselines name the comparisons run beside Parklot.
 const (
-	BaselineBare  = "bare"
+	// BaselineBare is Parklot's task workflow with no capacity coordination.
+	BaselineBare = "bare"
+	// BaselineSlots is Temporal's own way: a task queue per pool whose
+	// worker runs at most the pool's units of activities.
 	BaselineSlots = "slots"
+	// BaselineMinimal is a one-activity workflow: Temporal's ceiling.
+	BaselineMinimal = "minimal"
 )
 
-// ParseBaselines reads "bare,slots", "bare", "slots" or "none".
+// DefaultBaselines are the baselines a run compares against by default.
+const DefaultBaselines = "bare,slots,minimal"
+
+// ParseBaselines reads a comma-separated list of bare, slots and minimal,
+// or none.
 func ParseBaselines(s string) ([]string, error) {
 	if s == "none" || s == "" {
 		return nil, nil
@@ -127,10 +137,12 @@ func ParseBaselines(s string) ([]string, error) {
 	var out []string
 	for _, b := range strings.Split(s, ",") {
 		switch b = strings.TrimSpace(b); b {
-		case BaselineBare, BaselineSlots:
-			out = append(out, b)
+		case BaselineBare, BaselineSlots, BaselineMinimal:
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
 		default:
-			return nil, fmt.Errorf("--baselines %q: use bare, slots, bare,slots or none", s)
+			return nil, fmt.Errorf("--baselines %q: %q is not a baseline; list any of bare, slots and minimal separated by commas (e.g. bare,slots), or pass none", s, b)
 		}
 	}
 	return out, nil

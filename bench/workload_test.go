@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ func TestParseFlags(t *testing.T) {
 	}
 	if b, err := ParseBaselines("bare,slots"); err != nil || len(b) != 2 {
 		t.Errorf("ParseBaselines(bare,slots) = %v, %v", b, err)
+	}
+	if b, err := ParseBaselines("bare, minimal,slots,bare"); err != nil || !slices.Equal(b, []string{BaselineBare, BaselineMinimal, BaselineSlots}) {
+		t.Errorf("ParseBaselines(bare, minimal,slots,bare) = %v, %v", b, err)
 	}
 	if b, err := ParseBaselines("none"); err != nil || b != nil {
 		t.Errorf("ParseBaselines(none) = %v, %v", b, err)

@@ -24,7 +24,7 @@ const exitBenchFailed = 2
 func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bench",
-		Usage: "load benchmark: throughput, latencies, capacity violations and lost tasks, beside bare and slots baselines",
+		Usage: "load benchmark: throughput, latencies, capacity violations and lost tasks, beside bare, slots and minimal baselines",
 		Description: "Without --address it starts an ephemeral Temporal server and a node in this process; with --address it\n" +
 			"loads the pools named by --pool on a cluster whose workers are already running (the baselines' workers\n" +
 			"run in this process on their own task queues). Exit code 2 means a capacity violation or a lost,\n" +
@@ -42,13 +42,13 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "arrival", Value: "burst", Usage: "burst (all at once), or tasks per second like 200"},
 			&cli.StringFlag{Name: "priorities", Value: "normal", Usage: "normal, or mixed (low, normal, high, critical drawn uniformly)"},
 			&cli.IntFlag{Name: "tenants", Value: 1, Usage: "tenants the tasks are spread over in turn"},
-			&cli.StringFlag{Name: "baselines", Value: "bare,slots", Usage: "bare, slots, bare,slots or none"},
+			&cli.StringFlag{Name: "baselines", Value: bench.DefaultBaselines, Usage: "comma-separated: bare (the task workflow with no capacity coordination), slots (a task queue per pool, activity slots = units), minimal (a one-activity workflow); or none"},
 			&cli.IntFlag{Name: "queue-depth", Usage: "max_queue_depth of the in-process pools (default: --tasks, so a burst is never rejected)"},
 			&cli.IntFlag{Name: "concurrency", Value: bench.DefaultConcurrency, Usage: "submissions in flight at once"},
 			&cli.DurationFlag{Name: "timeout", Value: bench.DefaultTimeout, Usage: "after the last submission, how long tasks may take before they count as lost"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the workload's draws (units, hold, priorities)"},
 			&cli.IntFlag{Name: "history-sample", Value: 50, Usage: "task histories read for the per-task lifecycle figures"},
-			&cli.IntFlag{Name: "warmup", Value: 100, Usage: "bare tasks run, unreported, before the first measured phase"},
+			&cli.IntFlag{Name: "warmup", Value: 100, Usage: "bare baseline tasks run, unreported, before the first measured phase"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (one document on stdout)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole process (server, workers, load) to this file; read it with go tool pprof"},
 		},

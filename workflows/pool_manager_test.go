@@ -92,3 +92,59 @@ func TestManagerAdmitsWhatFitsQueuesTheRestAndGrantsOnRelease(t *testing.T) {
 		t.Fatalf("state after two acquisitions: %d active, %d queued", state.ActiveUnits, len(state.Queue))
 	}
 }
+
+// updateAcquire sends an UpdateAcquire and stores its answer in *got.
+func (h *managerHarness) updateAcquire(t *testing.T, updateID, id string, units int64, got *Decision) func() {
+	return func() {
+		h.env.UpdateWorkflow(UpdateAcquire, updateID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("update %s rejected: %v", updateID, err) },
+			OnAccept: func() {},
+			OnComplete: func(v interface{}, err error) {
+				if err != nil {
+					t.Errorf("update %s: %v", updateID, err)
+					return
+				}
+				*got = v.(Decision)
+			},
+		}, AcquireRequest{Request: pool.Request{TaskID: id, Tenant: "acme", Units: units}})
+	}
+}
+
+func TestManagerAnswersAcquireUpdatesAndRepeatedAcquiresWithTheCurrentStatus(t *testing.T) {
+	h := newManagerHarness(t, pool.Config{})
+	var a, b, bAgain, aAgain Decision
+	h.at(time.Second, h.updateAcquire(t, "u-a", "a", 3, &a))
+	h.at(2*time.Second, h.updateAcquire(t, "u-b", "b", 2, &b))
+	// b repeats its acquire as an update (a new run would not know the id)
+	// and a as a signal, as a task does when its update failed without
+	// saying whether it was applied.
+	h.at(3*time.Second, h.updateAcquire(t, "u-b-again", "b", 2, &bAgain))
+	h.at(4*time.Second, h.acquire("a", "acme", 3))
+	h.at(5*time.Second, func() { h.env.SignalWorkflow(SignalRelease, ReleaseRequest{TaskID: "a"}) })
+	h.at(6*time.Second, h.updateAcquire(t, "u-a-again", "a", 3, &aAgain))
+	h.at(time.Hour, func() { h.env.CancelWorkflow() })
+	h.env.ExecuteWorkflow(PoolManager, PoolManagerInput{Pool: "p", Config: pool.Config{MaxUnits: 4, MaxQueueDepth: 5, DefaultTimeout: time.Minute}, LeaseCheckInterval: 10 * time.Minute})
+
+	if a.Kind != DecisionAdmitted || a.Timeout != time.Minute {
+		t.Errorf("a's update answered %+v, want admitted with the pool's default timeout", a)
+	}
+	if b.Kind != DecisionQueued || b.Position != 1 {
+		t.Errorf("b's update answered %+v, want queued at position 1", b)
+	}
+	if bAgain.Kind != DecisionQueued || bAgain.Position != 1 || bAgain.Reason != "" {
+		t.Errorf("b's repeated update answered %+v, want its current status: queued at 1, no reason", bAgain)
+	}
+	// Answered by update, a and b get no signalled first decision; a's
+	// repeated signal is answered with its status; b's grant is signalled.
+	if got := h.kinds("a"); len(got) != 1 || got[0] != DecisionAdmitted {
+		t.Errorf("a was signalled %v, want [admitted] for its repeated acquire", got)
+	}
+	if got := h.kinds("b"); len(got) != 1 || got[0] != DecisionGranted {
+		t.Errorf("b was signalled %v, want [granted]", got)
+	}
+	// After its release a is unknown: a new acquire, and with b's 2 units
+	// held its 3 do not fit.
+	if aAgain.Kind != DecisionQueued || aAgain.Position != 1 {
+		t.Errorf("a's acquire after its release answered %+v, want queued at 1", aAgain)
+	}
+}

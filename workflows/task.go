@@ -41,12 +41,17 @@ type task struct {
 	// lean runs send their signals to the pool, write their audit events
 	// and make their first delivery attempt from local activities.
 	lean bool
+	// syncAcquire sends the acquire as the manager's UpdateAcquire update,
+	// whose answer is the first decision.
+	syncAcquire bool
 	// releasing is the lean release in flight, awaited before the run ends.
 	releasing workflow.Future
 }
 
-// localSignalOptions bound a local SignalWorkflows call; its own retries are
-// inside the activity, and a failure falls back to a signal command.
+// localSignalOptions bound a task's local activities that reach another
+// workflow (SignalWorkflows, AcquireUnits, the first DeliverOutcome): one
+// attempt, whose few sensible retries are inside the activity; a failure
+// falls back to a signal command or an ordinary activity.
 var localSignalOptions = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
@@ -64,6 +69,19 @@ const maxDeliveryBackoff = 5 * time.Minute
 // keep its outcome queryable. Submission is an Update-with-Start on the
 // `submit` update, which answers once the pool has decided.
 func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
+	return runTask(ctx, in, true)
+}
+
+// UncoordinatedTask is Task with no capacity coordination: it never signals
+// a pool manager and runs as soon as it starts, with the same search
+// attributes, audit trail and mailbox delivery. It is the bench's `bare`
+// baseline, the ceiling of this lifecycle on a given server; Parklot's
+// workers never register it, so it cannot bypass a pool.
+func UncoordinatedTask(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
+	return runTask(ctx, in, false)
+}
+
+func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, error) {
 	t := &task{in: in, status: TaskStatus{
 		TaskID: in.TaskID, Pool: in.Pool, Tenant: in.Tenant, User: in.User, Session: in.Session,
 		Kind: in.Kind, Priority: in.Priority, Units: in.Units,
@@ -85,6 +103,7 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 	// version marker also upserts a search attribute, one more visibility
 	// write per task (docs/ARCHITECTURE.md, "The task lifecycle").
 	t.lean = in.Lifecycle >= TaskLifecycleLean
+	t.syncAcquire = in.Lifecycle >= TaskLifecycleSyncAcquire
 	if !t.lean || !hasTaskSearchAttributes(ctx) {
 		t.upsertSearchAttributes(ctx)
 	}
@@ -107,17 +126,37 @@ func Task(ctx workflow.Context, in TaskInput) (TaskStatus, error) {
 		t.finish(ctx, StatusRejected, perr.Reason, perr.Message)
 		return t.done(ctx)
 	}
-	if t.lean {
-		// The submitted event is written while the acquire signal is sent.
+	if !coordinated {
+		if in.Timeout <= 0 {
+			t.status.Field = "timeout"
+			t.finish(ctx, StatusRejected, pool.ReasonInvalidRequest, "a task run without a pool has no default_timeout: set its timeout")
+			return t.done(ctx)
+		}
+		t.run(ctx, Decision{Kind: DecisionAdmitted}, cancels)
+		return t.done(ctx)
+	}
+	if t.lean && !t.syncAcquire {
+		// The submitted event is written while the acquire is sent. A
+		// synchronous acquire answers in this workflow task, and the event
+		// goes out with the queued or started one.
 		t.audit.flush(ctx)
 	}
-	if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
+	var first *Decision
+	unknownPool := false
+	if t.syncAcquire {
+		ans := t.acquireByUpdate(ctx, acquire)
+		first, unknownPool = ans.first(), ans.NotFound
+	}
+	if first == nil && !unknownPool {
+		unknownPool = t.signalPool(ctx, SignalAcquire, acquire) != nil
+	}
+	if unknownPool {
 		t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
 			fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
 		return t.done(ctx)
 	}
 
-	grant, ok := t.awaitGrant(ctx, decisions, cancels)
+	grant, ok := t.awaitGrant(ctx, decisions, cancels, first)
 	if !ok {
 		return t.done(ctx)
 	}
@@ -163,10 +202,7 @@ func (t *task) deliver(ctx workflow.Context) {
 		if t.lean && d.Attempts == 0 {
 			// The first attempt runs in the workflow task; the retries,
 			// which wait out an outage, are ordinary activities.
-			fut = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-				StartToCloseTimeout: 10 * time.Second,
-				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-			}), ActivityDeliverOutcome, in)
+			fut = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localSignalOptions), ActivityDeliverOutcome, in)
 		} else {
 			fut = workflow.ExecuteActivity(actx, ActivityDeliverOutcome, in)
 		}
@@ -242,10 +278,19 @@ func (t *task) validate(req pool.Request) *pool.Error {
 }
 
 // awaitGrant waits for the pool's decisions until the task may run (true) or
-// has reached a terminal state without ever holding units (false).
-func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel) (Decision, bool) {
+// has reached a terminal state without ever holding units (false). first,
+// when not nil, is the answer to the acquire update, taken before any
+// signalled decision.
+func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel, first *Decision) (Decision, bool) {
 	for {
 		var d Decision
+		if first != nil {
+			d, first = *first, nil
+			if t.handleDecision(ctx, d) {
+				return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
+			}
+			continue
+		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
 		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
@@ -260,27 +305,51 @@ func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.Rece
 			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
 		})
 		sel.Select(ctx)
-		switch d.Kind {
-		case "":
-			continue
-		case DecisionQueued:
-			t.status.Position = d.Position
-			t.setStatus(ctx, StatusQueued)
-		case DecisionAdmitted, DecisionGranted:
-			t.status.Position = 0
-			return d, true
-		case DecisionExpired:
-			t.finish(ctx, StatusExpired, d.Reason, d.Message)
-			return d, false
-		case DecisionDropped:
-			t.finish(ctx, StatusDropped, d.Reason, d.Message)
-			return d, false
-		default:
-			t.status.Field = d.Field
-			t.finish(ctx, StatusRejected, d.Reason, d.Message)
-			return d, false
+		if t.handleDecision(ctx, d) {
+			return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
 		}
 	}
+}
+
+// handleDecision applies one decision to the task's status and reports
+// whether the wait for units is over: admitted or granted, or terminal.
+func (t *task) handleDecision(ctx workflow.Context, d Decision) bool {
+	switch d.Kind {
+	case "":
+		return false
+	case DecisionQueued:
+		t.status.Position = d.Position
+		t.setStatus(ctx, StatusQueued)
+		return false
+	case DecisionAdmitted, DecisionGranted:
+		t.status.Position = 0
+	case DecisionExpired:
+		t.finish(ctx, StatusExpired, d.Reason, d.Message)
+	case DecisionDropped:
+		t.finish(ctx, StatusDropped, d.Reason, d.Message)
+	default:
+		t.status.Field = d.Field
+		t.finish(ctx, StatusRejected, d.Reason, d.Message)
+	}
+	return true
+}
+
+// acquireByUpdate sends the acquire as the manager's UpdateAcquire update
+// from a local activity. The update id is the run's, so a retried workflow
+// task sends the same update. A failed call answers nothing: the caller
+// falls back to the acquire signal.
+func (t *task) acquireByUpdate(ctx workflow.Context, req AcquireRequest) AcquireAnswer {
+	info := workflow.GetInfo(ctx)
+	call := AcquireCall{
+		Namespace: info.Namespace, PoolWorkflowID: PoolWorkflowID(t.in.Pool), Requester: info.WorkflowExecution.ID,
+		UpdateID: "acquire/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Request: req,
+	}
+	var ans AcquireAnswer
+	lctx := workflow.WithLocalActivityOptions(ctx, localSignalOptions)
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityAcquireUnits, call).Get(ctx, &ans); err != nil {
+		return AcquireAnswer{}
+	}
+	return ans
 }
 
 // run executes the task while it holds its units. A cancel stops the
