@@ -52,14 +52,11 @@ type ManagerHistory struct {
 	// commands (each one an event that wakes the manager again).
 	// LocalSignalBatches counts the SignalWorkflows local activities that
 	// sent the others, one per workflow task at most.
-	SignalsReceived map[string]int `json:"signalsReceived"`
-	// UpdatesAccepted counts acquires taken as UpdateAcquire updates; they
-	// are applied in the workflow task that accepts them.
-	UpdatesAccepted    int `json:"updatesAccepted"`
-	SignalsSent        int `json:"signalsSent"`
-	LocalSignalBatches int `json:"localSignalBatches"`
-	SignalAcks         int `json:"signalAcks"`
-	SignalsFailed      int `json:"signalsFailed"`
+	SignalsReceived    map[string]int `json:"signalsReceived"`
+	SignalsSent        int            `json:"signalsSent"`
+	LocalSignalBatches int            `json:"localSignalBatches"`
+	SignalAcks         int            `json:"signalAcks"`
+	SignalsFailed      int            `json:"signalsFailed"`
 	// SignalFailures are the failed decisions, by cause and target.
 	SignalFailures []string `json:"signalFailures,omitempty"`
 	Activities     int      `json:"activities"`
@@ -180,7 +177,6 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 		var scheduledAt, startedAt time.Time
 		var pending, batch []time.Time // arrival times of signals
 		firstWFT := true
-		lastIdle := false         // the last completed workflow task applied no signal
 		sentBy := map[int64]int{} // decisions by the workflow task that sent them
 		for _, e := range events {
 			h.Events++
@@ -206,8 +202,7 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 					busy += at.Sub(startedAt)
 				}
 				perWFT = append(perWFT, len(batch))
-				lastIdle = len(batch) == 0
-				if lastIdle {
+				if len(batch) == 0 {
 					h.IdleWorkflowTasks++
 				}
 				for _, s := range batch {
@@ -229,16 +224,6 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 				h.FailureCauses["TIMED_OUT_"+e.GetWorkflowTaskTimedOutEventAttributes().GetTimeoutType().String()]++
 				pending = append(batch, pending...)
 				batch = nil
-			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-				// Recorded after the workflow task that applied it.
-				h.UpdatesAccepted++
-				if len(perWFT) > 0 {
-					perWFT[len(perWFT)-1]++
-				}
-				if lastIdle {
-					h.IdleWorkflowTasks--
-					lastIdle = false
-				}
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 				h.SignalsReceived[e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName()]++
 				pending = append(pending, at)

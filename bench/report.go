@@ -598,11 +598,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			c.Admitted, c.Queued, c.Granted, c.Released, c.Expired, c.Dropped, c.Reclaimed, c.DuplicateAcquires)
 		p("  manager history     %d runs · %d events · %d workflow tasks (%d woken by no signal) · %d failed\n",
 			m.Runs, m.Events, m.WorkflowTasks, m.IdleWorkflowTasks, m.WorkflowTaskFailures)
-		p("  signals             received %s · acquire updates %d · sent %d (%d local activities) · acknowledged %d · failed %d\n", countsText(m.SignalsReceived), m.UpdatesAccepted, m.SignalsSent, m.LocalSignalBatches, m.SignalAcks, m.SignalsFailed)
+		p("  signals             received %s · sent %d (%d local activities) · acknowledged %d · failed %d\n", countsText(m.SignalsReceived), m.SignalsSent, m.LocalSignalBatches, m.SignalAcks, m.SignalsFailed)
 		for _, f := range m.SignalFailures {
 			p("                      failed: %s\n", f)
 		}
-		p("  per workflow task   signals and updates applied mean %.2f, p50 %d, p95 %d, max %d · decisions sent mean %.2f, max %d\n",
+		p("  per workflow task   signals applied mean %.2f, p50 %d, p95 %d, max %d · decisions sent mean %.2f, max %d\n",
 			m.SignalsPerWorkflowTask.Mean, m.SignalsPerWorkflowTask.P50, m.SignalsPerWorkflowTask.P95, m.SignalsPerWorkflowTask.Max,
 			m.DecisionsPerTask.Mean, m.DecisionsPerTask.Max)
 		p("  workflow task       schedule→start %s\n", latencyText(m.ScheduleToStartMs))

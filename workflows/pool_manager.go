@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -74,33 +73,12 @@ type poolManager struct {
 	// localSignals sends decisions from a local activity; runs recorded
 	// before replay their signal commands.
 	localSignals bool
-	// syncAcquires are UpdateAcquire updates waiting for the loop's next
-	// drain, which answers them.
-	syncAcquires []*syncAcquire
-	// closing refuses new UpdateAcquire updates once the run has decided
-	// to continue as new; their senders send them again to the next run.
-	closing bool
-	// answerDuplicates answers a repeated acquire signal with the task's
-	// current status; runs recorded before ignore it.
-	answerDuplicates bool
-}
-
-// syncAcquire is one UpdateAcquire update and, once drained, its answer.
-type syncAcquire struct {
-	req    AcquireRequest
-	answer *Decision
 }
 
 // versionLocalDecisions marks the change that sends a manager's decisions
 // from one local activity per workflow task instead of one signal command
 // each (two history events and an extra workflow task per decision).
 const versionLocalDecisions = "local-decisions"
-
-// versionAnswerDuplicates marks the change that answers a repeated acquire
-// signal with the task's current status instead of ignoring it: a task whose
-// UpdateAcquire failed without saying whether it was applied sends the
-// acquire again as a signal, and must get an answer either way.
-const versionAnswerDuplicates = "answer-duplicate-acquires"
 
 // versionPoolAudit marks the change that added audit events to managers.
 const versionPoolAudit = "pool-audit"
@@ -136,29 +114,6 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcquire,
-		func(ctx workflow.Context, a AcquireRequest) (Decision, error) {
-			sa := &syncAcquire{req: a}
-			m.syncAcquires = append(m.syncAcquires, sa)
-			m.wake.SendAsync(struct{}{})
-			err := workflow.Await(ctx, func() bool { return sa.answer != nil })
-			if err != nil {
-				return Decision{}, err
-			}
-			return *sa.answer, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, a AcquireRequest) error {
-			if m.closing {
-				return errors.New("the pool manager is continuing as new: send the acquire again")
-			}
-			if a.Request.TaskID == "" {
-				return errors.New("acquire without a task id")
-			}
-			return nil
-		}},
-	); err != nil {
-		return err
-	}
 	ch := managerChannels{
 		setState:    workflow.GetSignalChannel(ctx, SignalSetState),
 		reconfigure: workflow.GetSignalChannel(ctx, SignalReconfigure),
@@ -178,7 +133,6 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.in.PendingAudit = nil
 	}
 	m.localSignals = workflow.GetVersion(ctx, versionLocalDecisions, workflow.DefaultVersion, 1) == 1
-	m.answerDuplicates = workflow.GetVersion(ctx, versionAnswerDuplicates, workflow.DefaultVersion, 1) == 1
 	m.outbox = append(m.outbox, in.Outbox...)
 	m.flush(ctx)
 
@@ -283,17 +237,8 @@ func (m *poolManager) drain(ch managerChannels, now time.Time) {
 		for ch.acquire.ReceiveAsync(&a) {
 			progressed = true
 			m.signals++
-			if d, answer := m.acquire(a, now); answer || m.answerDuplicates {
-				m.send(a.Request.TaskID, d)
-			}
+			m.acquire(a, now)
 		}
-		for _, sa := range m.syncAcquires {
-			progressed = true
-			m.signals++
-			d, _ := m.acquire(sa.req, now)
-			sa.answer = &d
-		}
-		m.syncAcquires = m.syncAcquires[:0]
 		if !progressed {
 			return
 		}
@@ -318,20 +263,17 @@ func (m *poolManager) reconfigure(rc Reconfigure, now time.Time) {
 	}
 }
 
-// acquire applies one acquire and returns the decision for the task. first
-// is false for a repeated acquire, whose decision is the task's current
-// status: a signalled one is answered only by managers that answer
-// duplicates; an updated one always is, as the update waits for it.
-func (m *poolManager) acquire(a AcquireRequest, now time.Time) (Decision, bool) {
+func (m *poolManager) acquire(a AcquireRequest, now time.Time) {
 	d := m.pool.Acquire(a.Request, now)
-	first := d.Reason != pool.ReasonDuplicate
+	if d.Reason == pool.ReasonDuplicate {
+		// The task already has its answer; signals are at-least-once.
+		return
+	}
 	out := Decision{Position: d.Position, Reason: d.Reason, Message: d.Message, Timeout: d.Timeout, GrantedAt: d.GrantedAt}
 	switch d.Status {
 	case pool.StatusRunning:
 		out.Kind = DecisionAdmitted
-		if first {
-			m.pool.RenewLease(a.Request.TaskID, now.Add(m.in.LeaseCheckInterval))
-		}
+		m.pool.RenewLease(a.Request.TaskID, now.Add(m.in.LeaseCheckInterval))
 	case pool.StatusQueued:
 		out.Kind = DecisionQueued
 	case pool.StatusExpired:
@@ -342,15 +284,7 @@ func (m *poolManager) acquire(a AcquireRequest, now time.Time) (Decision, bool) 
 		out.Kind = DecisionRejected
 		out.Field = d.Field
 	}
-	if !first {
-		// The task's current status, which it may not know: say what it
-		// is, not that the request was repeated.
-		out.Reason = ""
-		if out.Kind == DecisionExpired {
-			out.Reason = pool.ReasonDeadlinePassed
-		}
-	}
-	return out, first
+	m.send(a.Request.TaskID, out)
 }
 
 func (m *poolManager) cancel(taskID string, now time.Time) {
@@ -563,19 +497,11 @@ func (m *poolManager) stopTimer() {
 // state over. Nothing is sent after the drain, so nothing can be lost.
 func (m *poolManager) continueAsNew(ctx workflow.Context, ch managerChannels) error {
 	m.stopTimer()
-	// From here on acquire updates are refused; their senders retry on the
-	// next run. Those already taken are answered by the drain below.
-	m.closing = true
 	if err := workflow.Await(ctx, func() bool { return m.inflight == 0 }); err != nil {
 		return err
 	}
 	now := workflow.Now(ctx)
 	m.reclaimUnreachable(now)
-	m.drain(ch, now)
-	// The drained updates' handlers return before the run closes.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
 	m.drain(ch, now)
 	next := m.in
 	if m.audit != nil {

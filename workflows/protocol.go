@@ -36,9 +36,6 @@ const (
 	QueryPosition = "position"
 
 	UpdateSubmit = "submit"
-	// UpdateAcquire is a pool manager's synchronous acquire: an
-	// AcquireRequest in, the task's first Decision out.
-	UpdateAcquire = "acquire"
 
 	// ActivityExecute runs a task's executor (activities.Activities.Execute).
 	ActivityExecute = "Execute"
@@ -56,47 +53,7 @@ const (
 	// local activity: a signal sent this way costs the sender one marker
 	// event instead of two events and a workflow task of its own.
 	ActivitySignalWorkflows = "SignalWorkflows"
-	// ActivityAcquireUnits sends a task's acquire to its pool manager as the
-	// UpdateAcquire update and returns the answer
-	// (activities.Activities.AcquireUnits). Tasks run it as a local
-	// activity, so the first decision costs neither a signal to the task
-	// nor a workflow task of its own.
-	ActivityAcquireUnits = "AcquireUnits"
 )
-
-// AcquireCall is the input of AcquireUnits.
-type AcquireCall struct {
-	Namespace      string `json:"namespace"`
-	PoolWorkflowID string `json:"poolWorkflowId"`
-	// Requester names the caller in the manager's history.
-	Requester string `json:"requester,omitempty"`
-	// UpdateID makes a repeated call the same update within a manager run.
-	UpdateID string         `json:"updateId"`
-	Request  AcquireRequest `json:"request"`
-}
-
-// AcquireAnswer is what AcquireUnits learnt. Exactly one of Answered,
-// NotFound and Busy is true when the call returns no error.
-type AcquireAnswer struct {
-	// Answered: Decision is the manager's first answer.
-	Answered bool     `json:"answered,omitempty"`
-	Decision Decision `json:"decision,omitzero"`
-	// NotFound: no manager runs for the pool.
-	NotFound bool `json:"notFound,omitempty"`
-	// Busy: the manager did not take the update (too many in flight, an
-	// older manager without the update, or one continuing as new); the
-	// acquire was not applied and goes as a signal instead.
-	Busy   bool   `json:"busy,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// first is the manager's answer, or nil when there is none.
-func (a AcquireAnswer) first() *Decision {
-	if !a.Answered {
-		return nil
-	}
-	return &a.Decision
-}
 
 // OutSignal is one signal of a SignalWorkflows batch.
 type OutSignal struct {
@@ -198,12 +155,8 @@ const (
 	// first delivery attempt from local activities, and expects its search
 	// attributes in the start request.
 	TaskLifecycleLean = 1
-	// TaskLifecycleSyncAcquire is lean, and sends its acquire as the pool
-	// manager's UpdateAcquire update from a local activity, which returns
-	// the first decision; a signal remains the fallback.
-	TaskLifecycleSyncAcquire = 2
 	// CurrentTaskLifecycle is what new tasks run.
-	CurrentTaskLifecycle = TaskLifecycleSyncAcquire
+	CurrentTaskLifecycle = TaskLifecycleLean
 )
 
 // MailboxKey is where the task's outcome is delivered.

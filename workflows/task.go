@@ -41,15 +41,12 @@ type task struct {
 	// lean runs send their signals to the pool, write their audit events
 	// and make their first delivery attempt from local activities.
 	lean bool
-	// syncAcquire sends the acquire as the manager's UpdateAcquire update,
-	// whose answer is the first decision.
-	syncAcquire bool
 	// releasing is the lean release in flight, awaited before the run ends.
 	releasing workflow.Future
 }
 
 // localSignalOptions bound a task's local activities that reach another
-// workflow (SignalWorkflows, AcquireUnits, the first DeliverOutcome): one
+// workflow or a store (SignalWorkflows, the first DeliverOutcome): one
 // attempt, whose few sensible retries are inside the activity; a failure
 // falls back to a signal command or an ordinary activity.
 var localSignalOptions = workflow.LocalActivityOptions{
@@ -103,7 +100,6 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 	// version marker also upserts a search attribute, one more visibility
 	// write per task (docs/ARCHITECTURE.md, "The task lifecycle").
 	t.lean = in.Lifecycle >= TaskLifecycleLean
-	t.syncAcquire = in.Lifecycle >= TaskLifecycleSyncAcquire
 	if !t.lean || !hasTaskSearchAttributes(ctx) {
 		t.upsertSearchAttributes(ctx)
 	}
@@ -135,28 +131,17 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 		t.run(ctx, Decision{Kind: DecisionAdmitted}, cancels)
 		return t.done(ctx)
 	}
-	if t.lean && !t.syncAcquire {
-		// The submitted event is written while the acquire is sent. A
-		// synchronous acquire answers in this workflow task, and the event
-		// goes out with the queued or started one.
+	if t.lean {
+		// The submitted event is written while the acquire signal is sent.
 		t.audit.flush(ctx)
 	}
-	var first *Decision
-	unknownPool := false
-	if t.syncAcquire {
-		ans := t.acquireByUpdate(ctx, acquire)
-		first, unknownPool = ans.first(), ans.NotFound
-	}
-	if first == nil && !unknownPool {
-		unknownPool = t.signalPool(ctx, SignalAcquire, acquire) != nil
-	}
-	if unknownPool {
+	if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
 		t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
 			fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
 		return t.done(ctx)
 	}
 
-	grant, ok := t.awaitGrant(ctx, decisions, cancels, first)
+	grant, ok := t.awaitGrant(ctx, decisions, cancels)
 	if !ok {
 		return t.done(ctx)
 	}
@@ -278,19 +263,10 @@ func (t *task) validate(req pool.Request) *pool.Error {
 }
 
 // awaitGrant waits for the pool's decisions until the task may run (true) or
-// has reached a terminal state without ever holding units (false). first,
-// when not nil, is the answer to the acquire update, taken before any
-// signalled decision.
-func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel, first *Decision) (Decision, bool) {
+// has reached a terminal state without ever holding units (false).
+func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel) (Decision, bool) {
 	for {
 		var d Decision
-		if first != nil {
-			d, first = *first, nil
-			if t.handleDecision(ctx, d) {
-				return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
-			}
-			continue
-		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
 		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
@@ -305,51 +281,27 @@ func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.Rece
 			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
 		})
 		sel.Select(ctx)
-		if t.handleDecision(ctx, d) {
-			return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
+		switch d.Kind {
+		case "":
+			continue
+		case DecisionQueued:
+			t.status.Position = d.Position
+			t.setStatus(ctx, StatusQueued)
+		case DecisionAdmitted, DecisionGranted:
+			t.status.Position = 0
+			return d, true
+		case DecisionExpired:
+			t.finish(ctx, StatusExpired, d.Reason, d.Message)
+			return d, false
+		case DecisionDropped:
+			t.finish(ctx, StatusDropped, d.Reason, d.Message)
+			return d, false
+		default:
+			t.status.Field = d.Field
+			t.finish(ctx, StatusRejected, d.Reason, d.Message)
+			return d, false
 		}
 	}
-}
-
-// handleDecision applies one decision to the task's status and reports
-// whether the wait for units is over: admitted or granted, or terminal.
-func (t *task) handleDecision(ctx workflow.Context, d Decision) bool {
-	switch d.Kind {
-	case "":
-		return false
-	case DecisionQueued:
-		t.status.Position = d.Position
-		t.setStatus(ctx, StatusQueued)
-		return false
-	case DecisionAdmitted, DecisionGranted:
-		t.status.Position = 0
-	case DecisionExpired:
-		t.finish(ctx, StatusExpired, d.Reason, d.Message)
-	case DecisionDropped:
-		t.finish(ctx, StatusDropped, d.Reason, d.Message)
-	default:
-		t.status.Field = d.Field
-		t.finish(ctx, StatusRejected, d.Reason, d.Message)
-	}
-	return true
-}
-
-// acquireByUpdate sends the acquire as the manager's UpdateAcquire update
-// from a local activity. The update id is the run's, so a retried workflow
-// task sends the same update. A failed call answers nothing: the caller
-// falls back to the acquire signal.
-func (t *task) acquireByUpdate(ctx workflow.Context, req AcquireRequest) AcquireAnswer {
-	info := workflow.GetInfo(ctx)
-	call := AcquireCall{
-		Namespace: info.Namespace, PoolWorkflowID: PoolWorkflowID(t.in.Pool), Requester: info.WorkflowExecution.ID,
-		UpdateID: "acquire/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Request: req,
-	}
-	var ans AcquireAnswer
-	lctx := workflow.WithLocalActivityOptions(ctx, localSignalOptions)
-	if err := workflow.ExecuteLocalActivity(lctx, ActivityAcquireUnits, call).Get(ctx, &ans); err != nil {
-		return AcquireAnswer{}
-	}
-	return ans
 }
 
 // run executes the task while it holds its units. A cancel stops the
