@@ -26,12 +26,6 @@ func (l Lot) Spec(name string) (parking.LotSpec, error) {
 		return parking.LotSpec{}, Problems{{Path: path + ".timezone",
 			Message: fmt.Sprintf("unknown time zone %q; use an IANA name such as Europe/Berlin or UTC", l.Timezone)}}
 	}
-	if l.ContiguousSpots == 1 {
-		// The domain always lets a large vehicle fall back to adjacent
-		// regular spots; it has no switch to turn that off.
-		return parking.LotSpec{}, Problems{{Path: path + ".contiguous_spots",
-			Message: "1 (large vehicles on oversized spots only) is not supported by the parking engine yet; use 2 or more"}}
-	}
 	spec := parking.LotSpec{
 		Name:          name,
 		Entrance:      parking.Location{Level: l.Entrance.Level, Row: l.Entrance.Row, Position: l.Entrance.Position},

@@ -76,9 +76,6 @@ func TestValidationReportsWhatTheParkingEngineRefusesUnderTheFileKeys(t *testing
 		{"a fee beyond the engine's bound", `
     levels: [{name: L0, rows: [{name: A, count: 2}]}]
     pricing: {hourly_rate: 20000000000}`, "lots.x.pricing.hourly_rate", "minor units"},
-		{"oversized-only large vehicles", `
-    contiguous_spots: 1
-    levels: [{name: L0, rows: [{name: A, count: 2}]}]`, "lots.x.contiguous_spots", "not supported"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +89,18 @@ func TestValidationReportsWhatTheParkingEngineRefusesUnderTheFileKeys(t *testing
 				t.Fatalf("problems %v, want %s: ...%s...", err, tc.path, tc.message)
 			}
 		})
+	}
+}
+
+func TestContiguousSpotsOneKeepsLargeVehiclesOnOversizedSpots(t *testing.T) {
+	cfg, err := Parse([]byte("lots:\n  x:\n    timezone: UTC\n    currency: EUR\n    contiguous_spots: 1\n"+
+		"    levels: [{name: L0, rows: [{name: A, count: 2}]}]\n"), FormatYAML)
+	if err != nil {
+		t.Fatalf("contiguous_spots: 1 refused: %v", err)
+	}
+	spec, err := cfg.Lots["x"].Spec("x")
+	if err != nil || spec.Contiguous != 1 {
+		t.Fatalf("spec contiguous %d (%v), want 1", spec.Contiguous, err)
 	}
 }
 

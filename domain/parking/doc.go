@@ -15,7 +15,8 @@
 // A compact spot takes a small vehicle, a regular spot a small or medium one,
 // an oversized spot any. A large vehicle may instead take Contiguous (default
 // 2) adjacent free regular spots of one row, never across rows or levels,
-// when no oversized spot it may use is free.
+// when no oversized spot it may use is free; with Contiguous 1 it takes
+// oversized spots only.
 //
 // Accessible and EV spots go only to vehicles that ask for them, unless the
 // lot allows overflow, and then only as a last resort. A vehicle that asks

@@ -383,7 +383,7 @@ func (l *Lot) choose(v Vehicle) []int {
 	if c := single(order.strict); c != nil {
 		return c
 	}
-	if v.Size == SizeLarge {
+	if l.takesRuns(v) {
 		if c := l.pickRun(wants); c != nil {
 			return c
 		}
@@ -394,10 +394,16 @@ func (l *Lot) choose(v Vehicle) []int {
 	if c := single(order.loose); c != nil {
 		return c
 	}
-	if v.Size == SizeLarge {
+	if l.takesRuns(v) {
 		return l.pickRun(numMasks - 1) // any flags
 	}
 	return nil
+}
+
+// takesRuns reports whether v may take a run of adjacent regular spots: a
+// large vehicle, in a lot whose runs are longer than one spot.
+func (l *Lot) takesRuns(v Vehicle) bool {
+	return v.Size == SizeLarge && l.spec.Contiguous > 1
 }
 
 // pickSingle returns the best free spot with exactly the flags m that fits

@@ -37,7 +37,7 @@ func TestPropertyRandomSequences(t *testing.T) {
 }
 
 func randomSpec(rng *rand.Rand, st Strategy) LotSpec {
-	s := LotSpec{Name: "prop", Currency: "EUR", Strategy: st, AllowOverflow: rng.Intn(2) == 0, Contiguous: 2 + rng.Intn(2)}
+	s := LotSpec{Name: "prop", Currency: "EUR", Strategy: st, AllowOverflow: rng.Intn(2) == 0, Contiguous: 1 + rng.Intn(3)}
 	pick := []SpotKind{C, R, R, R, O}
 	for range 1 + rng.Intn(3) {
 		var lv LevelSpec
@@ -231,7 +231,7 @@ func oracle(l *Lot, v Vehicle) []string {
 			add(2, slices.Index(looseOrder[w], f), []int{i})
 		}
 	}
-	if v.Size == SizeLarge {
+	if v.Size == SizeLarge && spec.Contiguous > 1 {
 		n := spec.Contiguous
 		for i := range l.spots {
 			var flags flagMask

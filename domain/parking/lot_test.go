@@ -98,6 +98,10 @@ func TestCompatibility(t *testing.T) {
 			vehicle: truck("T1"), want: []string{"L0-A-03", "L0-A-04", "L0-A-05"}},
 		{name: "a run too short for the spec's length is refused",
 			spec: contiguous(spec([]RowSpec{kindsRow(R, R, C, R, R)}), 3), vehicle: truck("T1"), wantCode: CodeNoCompatibleSpot},
+		{name: "with runs of one spot a large vehicle takes oversized spots only",
+			spec: contiguous(spec([]RowSpec{kindsRow(R, R, R, R)}), 1), vehicle: truck("T1"), wantCode: CodeNoCompatibleSpot},
+		{name: "with runs of one spot a large vehicle still gets a free oversized spot",
+			spec: contiguous(spec([]RowSpec{kindsRow(R, R, O)}), 1), vehicle: truck("T1"), want: []string{"L0-A-02"}},
 		{name: "reserved and out-of-service spots are never given out",
 			spec: spec([]RowSpec{kindsRow(R, R, R)}), setup: func(t *testing.T, l *Lot) {
 				set(SpotReserved, "L0-A-00")(t, l)

@@ -57,7 +57,8 @@ type LotSpec struct {
 	// Strategy defaults to first_available.
 	Strategy Strategy `json:"strategy,omitempty"`
 	// Contiguous is how many adjacent regular spots a large vehicle takes
-	// when no oversized spot is free; default 2.
+	// when no oversized spot is free; default 2. 1 keeps large vehicles on
+	// oversized spots only.
 	Contiguous int `json:"contiguous,omitempty"`
 	// AllowOverflow lets vehicles that did not ask for them take accessible
 	// and EV spots, as a last resort.
@@ -210,8 +211,8 @@ func (s LotSpec) normalize() (LotSpec, error) {
 	if n.Contiguous == 0 {
 		n.Contiguous = DefaultContiguous
 	}
-	if n.Contiguous < 2 || n.Contiguous > MaxContiguous {
-		p.add("contiguous", "is %d, must be between 2 and %d", s.Contiguous, MaxContiguous)
+	if n.Contiguous < 1 || n.Contiguous > MaxContiguous {
+		p.add("contiguous", "is %d, must be between 1 (large vehicles on oversized spots only) and %d", s.Contiguous, MaxContiguous)
 	}
 	if s.MaxStay < 0 || s.MaxStay > MaxQuotedStay {
 		p.add("maxStay", "is %v, must be between 0 (never) and %v", s.MaxStay, MaxQuotedStay)

@@ -143,7 +143,7 @@ func TestNewLotRejectsInvalidSpecs(t *testing.T) {
 		{"the entrance must be on a level", func(s *LotSpec) { s.Entrance.Level = 1 }, "entrance"},
 		{"the entrance cannot have a negative position", func(s *LotSpec) { s.Entrance.Position = -1 }, "entrance"},
 		{"the strategy must be known", func(s *LotSpec) { s.Strategy = "random" }, "strategy"},
-		{"a run needs at least two spots", func(s *LotSpec) { s.Contiguous = 1 }, "contiguous"},
+		{"a run is at least one spot", func(s *LotSpec) { s.Contiguous = -1 }, "contiguous"},
 		{"a run has a maximum length", func(s *LotSpec) { s.Contiguous = MaxContiguous + 1 }, "contiguous"},
 		{"the maximum stay cannot be negative", func(s *LotSpec) { s.MaxStay = -time.Hour }, "maxStay"},
 		{"a currency is required", func(s *LotSpec) { s.Currency = "" }, "pricing.currency"},
