@@ -224,3 +224,48 @@ func (a *Activities) signal(ctx context.Context, s workflows.OutSignal) (notFoun
 		backoff *= 4
 	}
 }
+
+// LastTicketInUse returns the highest ticket number n ≥ in.InUse of a lot
+// whose ticket workflow exists, knowing that in.InUse's does. Ticket numbers
+// are given out in order, so the ones still kept by the server form one
+// range: it probes in.InUse+1, +2, +4, ... until one is missing, then
+// bisects, in about 2·log2(n) lookups.
+func (a *Activities) LastTicketInUse(ctx context.Context, in workflows.LastTicketInput) (int, error) {
+	exists := func(n int) (bool, error) {
+		_, err := a.Client.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(workflows.TicketID(in.Lot, n)), "")
+		var nf *serviceerror.NotFound
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.As(err, &nf):
+			return false, nil
+		}
+		return false, err
+	}
+	last, step := in.InUse, 1
+	for {
+		ok, err := exists(last + step)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		last += step
+		step *= 2
+	}
+	// last exists and last+step does not.
+	for missing := last + step; missing-last > 1; {
+		mid := last + (missing-last)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			last = mid
+		} else {
+			missing = mid
+		}
+	}
+	return last, nil
+}

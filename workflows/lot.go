@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -181,9 +182,34 @@ func (l *lotRun) park(ctx workflow.Context, req ParkRequest) (ParkResult, error)
 	return res, err
 }
 
+// versionTicketSkipAhead marks the change that moves a lot's ticket numbers
+// past those of an earlier lot workflow instead of refusing the park.
+const versionTicketSkipAhead = "ticket-skip-ahead"
+
+// maxTicketSkips bounds how often one park moves the numbering on; more
+// than one means tickets are being opened under the lot's names by
+// something else.
+const maxTicketSkips = 3
+
+// lastTicketInUse asks which ticket numbers after inUse are taken.
+func (l *lotRun) lastTicketInUse(ctx workflow.Context, inUse int) (int, bool) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+	})
+	var last int
+	err := workflow.ExecuteActivity(actx, ActivityLastTicketInUse, LastTicketInput{Lot: l.in.Lot, InUse: inUse}).Get(ctx, &last)
+	return last, err == nil && last >= inUse
+}
+
 func (l *lotRun) parkOnce(ctx workflow.Context, req ParkRequest) (ParkResult, error) {
+	return l.parkFrom(ctx, req, 0)
+}
+
+func (l *lotRun) parkFrom(ctx workflow.Context, req ParkRequest, skips int) (ParkResult, error) {
 	now := workflow.Now(ctx)
-	id := TicketID(l.in.Lot, l.in.LastTicket+1)
+	seq := l.in.LastTicket + 1
+	id := TicketID(l.in.Lot, seq)
 	a, err := l.inv.Park(req.Vehicle, now, id)
 	switch code := parking.CodeOf(err); code {
 	case "":
@@ -206,6 +232,15 @@ func (l *lotRun) parkOnce(ctx workflow.Context, req ParkRequest) (ParkResult, er
 	child := workflow.ExecuteChildWorkflow(cctx, Ticket, TicketInput{Ticket: ticket, Rules: rules, MaxStay: l.inv.MaxStay()})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		l.inv.Exit(id)
+		var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if errors.As(err, &taken) && workflow.GetVersion(ctx, versionTicketSkipAhead, workflow.DefaultVersion, 1) == 1 {
+			// The number belongs to a ticket of an earlier lot workflow (one
+			// restarted from scratch): continue after the last one in use.
+			if last, ok := l.lastTicketInUse(ctx, seq); ok && skips < maxTicketSkips {
+				l.in.LastTicket = max(l.in.LastTicket, last)
+				return l.parkFrom(ctx, req, skips+1)
+			}
+		}
 		workflow.GetLogger(ctx).Error("ticket workflow not started; spots given back", "ticket", id, "error", err)
 		return ParkResult{}, temporal.NewApplicationError(
 			fmt.Sprintf("lot %q could not open ticket %s (%v); the vehicle was not parked, try again", l.in.Lot, id, err),

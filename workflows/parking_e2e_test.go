@@ -20,6 +20,7 @@ import (
 	"github.com/parklot/parklot/config"
 	"github.com/parklot/parklot/domain/parking"
 	"github.com/parklot/parklot/internal/testenv"
+	"github.com/parklot/parklot/workers/node"
 	"github.com/parklot/parklot/workflows"
 )
 
@@ -118,6 +119,50 @@ func TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew(t *testing.T) {
 // TestReplayRecordedHistories. Run it with
 // PARKLOT_RECORD_PARKING_HISTORIES=1 go test -run TestRecordParkingHistories ./workflows/
 // when the parking workflows change shape, and keep the old files.
+// TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes: an operator
+// terminates a lot's workflow and workers start it again with no state. Its
+// ticket numbers start over, but the old tickets' workflows are still kept
+// by the server (one closed, two open): the first park moves the numbering
+// past them instead of being refused.
+func TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes(t *testing.T) {
+	env := testenv.Start(t, lotConfig(t, "fresh", `
+    timezone: UTC
+    currency: EUR
+    levels: [{name: G, rows: [{name: A, kind: regular, count: 6}]}]
+    pricing: {hourly_rate: 200}
+`), testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	park := func(plate string) workflows.ParkResult {
+		t.Helper()
+		r, err := env.API.Park(ctx, "fresh", parking.Vehicle{Plate: plate})
+		if err != nil || r.Refused() {
+			t.Fatalf("park %s: %+v, %v", plate, r, err)
+		}
+		return r
+	}
+	for i, plate := range []string{"OLD1", "OLD2", "OLD3"} {
+		if r := park(plate); r.TicketID != workflows.TicketID("fresh", i+1) {
+			t.Fatalf("ticket %s, want %s", r.TicketID, workflows.TicketID("fresh", i+1))
+		}
+	}
+	if _, err := env.API.Exit(ctx, "fresh", workflows.ExitRequest{TicketID: workflows.TicketID("fresh", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.TerminateWorkflow(ctx, workflows.LotWorkflowID("fresh"), "", "test: restart the lot from scratch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.EnsureLots(ctx, env.API, env.Config); err != nil {
+		t.Fatal(err)
+	}
+	if r := park("NEW1"); r.TicketID != workflows.TicketID("fresh", 4) {
+		t.Errorf("first ticket after the restart %s, want %s", r.TicketID, workflows.TicketID("fresh", 4))
+	}
+	if r := park("NEW2"); r.TicketID != workflows.TicketID("fresh", 5) {
+		t.Errorf("second ticket after the restart %s, want %s", r.TicketID, workflows.TicketID("fresh", 5))
+	}
+}
+
 func TestRecordParkingHistories(t *testing.T) {
 	if os.Getenv("PARKLOT_RECORD_PARKING_HISTORIES") == "" {
 		t.Skip("set PARKLOT_RECORD_PARKING_HISTORIES=1 to record parking histories into testdata/")

@@ -57,6 +57,18 @@ func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
 // number zero-padded to six digits so ids of one lot sort by issue order.
 func TicketID(lot string, seq int) string { return fmt.Sprintf("%s-%06d", lot, seq) }
 
+// ActivityLastTicketInUse answers the highest ticket number of a lot whose
+// ticket workflow still exists, given one that does
+// (activities.Activities.LastTicketInUse).
+const ActivityLastTicketInUse = "LastTicketInUse"
+
+// LastTicketInput is the input of LastTicketInUse: InUse is a ticket number
+// known to exist.
+type LastTicketInput struct {
+	Lot   string `json:"lot"`
+	InUse int    `json:"inUse"`
+}
+
 // LotOfTicket returns the lot that issued a ticket id: everything before
 // the last dash. Lot names may hold dashes; the number never does.
 func LotOfTicket(ticketID string) (string, bool) {
