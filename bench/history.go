@@ -78,6 +78,9 @@ type ManagerHistory struct {
 	// ContinueAsNewPauseMs is, per continue-as-new, the time from the old
 	// run's last event to the new run's first completed workflow task.
 	ContinueAsNewPauseMs Latency `json:"continueAsNewPauseMs"`
+	// ContinueAsNewWaitMs is the part of each pause the new run's first
+	// workflow task spent waiting for a worker (scheduled to started).
+	ContinueAsNewWaitMs Latency `json:"continueAsNewWaitMs"`
 	// SpanSeconds is the first to the last event of the run; BusyShare the
 	// part of it a workflow task was in flight (started, not completed),
 	// QueuedShare the part one waited for a worker.
@@ -165,7 +168,7 @@ func scanManager(ctx context.Context, c client.Client, poolName string, from man
 // analyseManager computes ManagerHistory from runs in order, oldest first.
 func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 	h := ManagerHistory{SignalsReceived: map[string]int{}, FailureCauses: map[string]int{}}
-	var sched2start, start2done, turnaround, canPause []time.Duration
+	var sched2start, start2done, turnaround, canPause, canWait []time.Duration
 	var perWFT, decisions []int
 	var first, last time.Time
 	var busy, queued time.Duration
@@ -211,6 +214,9 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 				batch = nil
 				if firstWFT && !canAt.IsZero() {
 					canPause = append(canPause, at.Sub(canAt))
+					if !scheduledAt.IsZero() && !startedAt.IsZero() {
+						canWait = append(canWait, startedAt.Sub(scheduledAt))
+					}
 				}
 				firstWFT = false
 				sentBy[e.GetEventId()] = 0
@@ -268,6 +274,7 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 	h.StartToCompleteMs = Summarize(start2done)
 	h.TurnaroundMs = Summarize(turnaround)
 	h.ContinueAsNewPauseMs = Summarize(canPause)
+	h.ContinueAsNewWaitMs = Summarize(canWait)
 	if span := last.Sub(first); span > 0 {
 		h.SpanSeconds = round3(span.Seconds())
 		h.BusyShare = round3(busy.Seconds() / span.Seconds())

@@ -53,6 +53,9 @@ type Report struct {
 	MaxActiveUnits     int64 `json:"maxActiveUnits"`
 	MaxUnits           int64 `json:"maxUnits"`
 	CapacityViolations int   `json:"capacityViolations"`
+	// ViolationExamples name, per pool with a violation, the tasks held at
+	// the first instant above capacity, with their intervals.
+	ViolationExamples []string `json:"violationExamples,omitempty"`
 	// Lost tasks never reached a terminal status within the timeout.
 	Lost int `json:"lost"`
 	// Duplicates are starts the managers counted (admitted + granted)
@@ -349,13 +352,22 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 			startedHere++
 			tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt, CompletedAt: f.CompletedAt})
 			if !f.CompletedAt.IsZero() {
-				ivs = append(ivs, Interval{Start: f.StartedAt, End: f.CompletedAt, Units: f.Units})
+				ivs = append(ivs, Interval{Start: f.StartedAt, End: f.CompletedAt, Units: f.Units, ID: o.id})
 			}
 		}
 		p.QueuedAnsweredRunning = max(p.Counters.Queued-int64(p.Queued), 0)
 		ov := MaxOverlap(ivs, p.MaxUnits)
 		p.MaxActiveUnits, p.CapacityViolations = ov.Max, ov.Over
 		r.CapacityViolations += ov.Over
+		if ov.Over > 0 {
+			held := OverAt(ivs, p.MaxUnits)
+			var b strings.Builder
+			fmt.Fprintf(&b, "pool %s held by %d tasks at %s:", p.Name, len(held), held[len(held)-1].Start.Format(time.RFC3339Nano))
+			for _, iv := range held {
+				fmt.Fprintf(&b, " %s %d unit(s) [%s, %s)", iv.ID, iv.Units, iv.Start.Format("15:04:05.000000"), iv.End.Format("15:04:05.000000"))
+			}
+			r.ViolationExamples = append(r.ViolationExamples, b.String())
+		}
 		r2s := ReleaseToStart(tl)
 		allR2S = append(allR2S, r2s...)
 		p.ReleaseToStartMs = Summarize(slices.Clone(r2s))
@@ -572,6 +584,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("started within 1 s    %s\n", shareText(r.StartedWithin1s))
 	p("units held            %s  (start → completion, by the task's clock)\n", latencyText(r.HeldMs))
 	p("max active units      %d / %d  (%d capacity violations)\n", r.MaxActiveUnits, r.MaxUnits, r.CapacityViolations)
+	for _, ex := range r.ViolationExamples {
+		p("                      %s\n", ex)
+	}
 	p("lost                  %d\n", r.Lost)
 	p("duplicates            %d  (inconsistent statuses %d)\n", r.Duplicates, r.Inconsistent)
 	for _, ex := range r.InconsistentExamples {
@@ -609,6 +624,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("                      start→complete %s\n", latencyText(m.StartToCompleteMs))
 		p("  signal turnaround   %s  (arrival in history → decision sent)\n", latencyText(m.TurnaroundMs))
 		p("  continue-as-new     pause %s\n", latencyText(m.ContinueAsNewPauseMs))
+		p("                      of which the new run's first workflow task waited for a worker %s\n", latencyText(m.ContinueAsNewWaitMs))
 		p("  manager time        %.1f s span · a workflow task in flight %.0f %% · waiting for a worker %.0f %%\n",
 			m.SpanSeconds, 100*m.BusyShare, 100*m.QueuedShare)
 	}

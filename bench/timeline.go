@@ -11,11 +11,16 @@ import (
 // Interval is the time a task held units, from its own workflow's clock:
 // StartedAt (it saw the grant) to CompletedAt (it saw its run end, just
 // before it signalled the release). The true hold as the manager sees it
-// contains this interval, so an overlap above capacity here is a real
-// violation, never an artefact of signal delays.
+// contains this interval, so signal delays never make an overlap. One case
+// does: when the task's last workflow task fails after its release was sent
+// (a signal arriving while it completes), the retry records CompletedAt
+// later than the release. Report.ViolationExamples names the tasks, so
+// their histories can tell the two apart.
 type Interval struct {
 	Start, End time.Time
 	Units      int64
+	// ID names the task in reports.
+	ID string
 }
 
 // Overlap is the outcome of MaxOverlap.
@@ -61,6 +66,29 @@ func MaxOverlap(ivs []Interval, limit int64) Overlap {
 		}
 	}
 	return out
+}
+
+// OverAt returns the intervals held at the first instant the sum of units
+// exceeded limit, or nil when it never did: the evidence of a violation.
+func OverAt(ivs []Interval, limit int64) []Interval {
+	for _, iv := range ivs {
+		if iv.End.Before(iv.Start) || iv.Units <= 0 {
+			continue
+		}
+		var held []Interval
+		var sum int64
+		for _, o := range ivs {
+			if o.Units > 0 && !o.Start.After(iv.Start) && o.End.After(iv.Start) {
+				held = append(held, o)
+				sum += o.Units
+			}
+		}
+		if sum > limit {
+			slices.SortFunc(held, func(a, b Interval) int { return a.Start.Compare(b.Start) })
+			return held
+		}
+	}
+	return nil
 }
 
 // TimelineTask is what the release-to-start computation needs of a task.

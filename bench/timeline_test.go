@@ -21,32 +21,32 @@ func TestMaxOverlap(t *testing.T) {
 		{name: "no interval holds nothing", limit: 4},
 		{
 			name:    "a task starting the instant another ends takes over its units",
-			ivs:     []Interval{{at(0), at(10), 1}, {at(10), at(20), 1}, {at(20), at(30), 1}},
+			ivs:     []Interval{{at(0), at(10), 1, ""}, {at(10), at(20), 1, ""}, {at(20), at(30), 1, ""}},
 			limit:   1,
 			wantMax: 1,
 		},
 		{
 			name:    "overlaps are weighted by units",
-			ivs:     []Interval{{at(0), at(100), 3}, {at(50), at(150), 2}, {at(120), at(130), 4}},
+			ivs:     []Interval{{at(0), at(100), 3, ""}, {at(50), at(150), 2, ""}, {at(120), at(130), 4, ""}},
 			limit:   8,
 			wantMax: 6, // 2 + 4 at 120..130; 3 + 2 at 50..100
 		},
 		{
 			name:     "every start above the limit counts once",
-			ivs:      []Interval{{at(0), at(100), 2}, {at(10), at(100), 2}, {at(20), at(30), 1}, {at(40), at(50), 1}},
+			ivs:      []Interval{{at(0), at(100), 2, ""}, {at(10), at(100), 2, ""}, {at(20), at(30), 1, ""}, {at(40), at(50), 1, ""}},
 			limit:    4,
 			wantMax:  5,
 			wantOver: 2,
 		},
 		{
 			name:    "an interval ending before it starts is ignored",
-			ivs:     []Interval{{at(0), at(10), 1}, {at(10), at(5), 7}},
+			ivs:     []Interval{{at(0), at(10), 1, ""}, {at(10), at(5), 7, ""}},
 			limit:   1,
 			wantMax: 1,
 		},
 		{
 			name:    "a zero-length interval holds nothing",
-			ivs:     []Interval{{at(0), at(10), 1}, {at(5), at(5), 1}},
+			ivs:     []Interval{{at(0), at(10), 1, ""}, {at(5), at(5), 1, ""}},
 			limit:   1,
 			wantMax: 1,
 		},

@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/parklot/parklot/config"
 	"github.com/parklot/parklot/domain/audit"
@@ -473,4 +479,42 @@ func TestAPoolWebhookReceivesEachOutcomeSigned(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue: a manager starts at
+// node.CoordinatorPriority, and one that an older worker started at the
+// default is raised when a worker starts; it goes on deciding afterwards.
+func TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "prio", 2, 10), testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key := func() int32 {
+		t.Helper()
+		desc, err := env.Client.DescribeWorkflowExecution(ctx, workflows.PoolWorkflowID("prio"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey()
+	}
+	want := int32(node.CoordinatorPriority.PriorityKey)
+	if got := key(); got != want {
+		t.Fatalf("a new manager runs at priority %d, want %d", got, want)
+	}
+	if _, err := env.Client.WorkflowService().UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+		Namespace:                env.Config.Temporal.Namespace,
+		WorkflowExecution:        &commonpb.WorkflowExecution{WorkflowId: workflows.PoolWorkflowID("prio")},
+		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 3}},
+		UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := key(); got != 3 {
+		t.Fatalf("priority %d after setting 3", got)
+	}
+	node.RaiseCoordinatorPriority(ctx, env.Client, env.Config.Temporal.Namespace, env.Config, slog.New(slog.DiscardHandler))
+	if got := key(); got != want {
+		t.Fatalf("a running manager raised to priority %d, want %d", got, want)
+	}
+	submit(t, env, sleepTask("prio-1", "prio", "acme", 1, 0))
+	env.WaitStatus(t, "prio-1", 20*time.Second, workflows.StatusCompleted)
 }

@@ -80,6 +80,14 @@ type poolManager struct {
 // each (two history events and an extra workflow task per decision).
 const versionLocalDecisions = "local-decisions"
 
+// versionOutboxAtContinueAsNew marks the change that hands the decisions of
+// the workflow task that continues as new to the next run instead of
+// sending them from it. That workflow task fails whenever a signal arrives
+// while it runs (UnhandledCommand), and its retry sent every decision a
+// second time; a duplicate grant landing while its task completes fails the
+// task's last workflow task too, delaying it by a queue wait.
+const versionOutboxAtContinueAsNew = "outbox-at-continue-as-new"
+
 // versionPoolAudit marks the change that added audit events to managers.
 const versionPoolAudit = "pool-audit"
 
@@ -149,11 +157,14 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.collectLeaseCheck(ctx, now)
 		m.expire(now)
 		m.startLeaseCheck(ctx, now)
-		m.flush(ctx)
+		closing := m.signals >= m.in.MaxSignalsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		if !closing || workflow.GetVersion(ctx, versionOutboxAtContinueAsNew, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			m.flush(ctx)
+		}
 		m.armTimer(ctx)
 		m.audit.flushIfAny(ctx)
 
-		if m.signals >= m.in.MaxSignalsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		if closing {
 			return m.continueAsNew(ctx, ch)
 		}
 	}

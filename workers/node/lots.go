@@ -35,7 +35,7 @@ func ensureLots(ctx context.Context, c *api.Client, cfg *config.Config, maxUpdat
 		id := workflows.LotWorkflowID(name)
 		_, err = c.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalConfigureLot,
 			workflows.LotConfigure{Spec: spec, LevelNames: levels},
-			client.StartWorkflowOptions{ID: id, TaskQueue: c.TaskQueue},
+			client.StartWorkflowOptions{ID: id, TaskQueue: c.TaskQueue, Priority: CoordinatorPriority},
 			workflows.Lot, workflows.LotInput{Lot: name, Spec: spec, LevelNames: levels, MaxUpdatesPerRun: maxUpdates})
 		if err != nil {
 			return fmt.Errorf("start the workflow of lot %q: %w", name, err)

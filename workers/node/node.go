@@ -130,6 +130,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		_ = stores.close()
 		return nil, err
 	}
+	RaiseCoordinatorPriority(ctx, opts.Client, cfg.Temporal.Namespace, cfg, opts.Logger)
 
 	addr := cfg.HTTP.Address
 	if opts.HTTPAddress != "" {
@@ -214,7 +215,7 @@ func ensurePools(ctx context.Context, c *api.Client, cfg *config.Config, maxSign
 		p := cfg.Pools[name]
 		rc := workflows.Reconfigure{Config: PoolConfig(p), LeaseCheckInterval: p.LeaseCheckInterval}
 		_, err := c.Temporal.SignalWithStartWorkflow(ctx, workflows.PoolWorkflowID(name), workflows.SignalReconfigure, rc,
-			client.StartWorkflowOptions{ID: workflows.PoolWorkflowID(name), TaskQueue: c.TaskQueue},
+			client.StartWorkflowOptions{ID: workflows.PoolWorkflowID(name), TaskQueue: c.TaskQueue, Priority: CoordinatorPriority},
 			workflows.PoolManager, workflows.PoolManagerInput{Pool: name, Config: rc.Config, LeaseCheckInterval: rc.LeaseCheckInterval, MaxSignalsPerRun: maxSignals})
 		if err != nil {
 			return fmt.Errorf("start the manager of pool %q: %w", name, err)
