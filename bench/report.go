@@ -359,8 +359,7 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 		ov := MaxOverlap(ivs, p.MaxUnits)
 		p.MaxActiveUnits, p.CapacityViolations = ov.Max, ov.Over
 		r.CapacityViolations += ov.Over
-		if ov.Over > 0 {
-			held := OverAt(ivs, p.MaxUnits)
+		if held := OverAt(ivs, p.MaxUnits); ov.Over > 0 && len(held) > 0 {
 			var b strings.Builder
 			fmt.Fprintf(&b, "pool %s held by %d tasks at %s:", p.Name, len(held), held[len(held)-1].Start.Format(time.RFC3339Nano))
 			for _, iv := range held {

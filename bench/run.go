@@ -33,7 +33,8 @@ type Options struct {
 	Arrival    Arrival
 	Priorities Priorities
 	Tenants    int
-	// Baselines to run beside Parklot: BaselineBare, BaselineSlots.
+	// Baselines to run beside Parklot: BaselineBare, BaselineSlots,
+	// BaselineMinimal.
 	Baselines []string
 	// Concurrency bounds the submissions in flight.
 	Concurrency int

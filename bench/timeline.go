@@ -69,21 +69,38 @@ func MaxOverlap(ivs []Interval, limit int64) Overlap {
 }
 
 // OverAt returns the intervals held at the first instant the sum of units
-// exceeded limit, or nil when it never did: the evidence of a violation.
+// exceeded limit, or nil when it never did: the evidence of a violation. It
+// sweeps the edges as MaxOverlap does.
 func OverAt(ivs []Interval, limit int64) []Interval {
+	var live []Interval
 	for _, iv := range ivs {
-		if iv.End.Before(iv.Start) || iv.Units <= 0 {
-			continue
+		if iv.End.After(iv.Start) && iv.Units > 0 {
+			live = append(live, iv)
 		}
-		var held []Interval
-		var sum int64
-		for _, o := range ivs {
-			if o.Units > 0 && !o.Start.After(iv.Start) && o.End.After(iv.Start) {
-				held = append(held, o)
-				sum += o.Units
+	}
+	type edge struct {
+		at    time.Time
+		delta int64
+	}
+	edges := make([]edge, 0, 2*len(live))
+	for _, iv := range live {
+		edges = append(edges, edge{iv.Start, iv.Units}, edge{iv.End, -iv.Units})
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.delta, b.delta)
+	})
+	var cur int64
+	for _, e := range edges {
+		if cur += e.delta; e.delta > 0 && cur > limit {
+			var held []Interval
+			for _, iv := range live {
+				if !iv.Start.After(e.at) && iv.End.After(e.at) {
+					held = append(held, iv)
+				}
 			}
-		}
-		if sum > limit {
 			slices.SortFunc(held, func(a, b Interval) int { return a.Start.Compare(b.Start) })
 			return held
 		}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -143,5 +144,27 @@ func TestRateOverTime(t *testing.T) {
 	}
 	if got := rateOverTime(at(0), at(0), ends, 2); got != nil {
 		t.Errorf("an empty window gave %v", got)
+	}
+}
+
+func TestOverAtNamesTheIntervalsHeldAtTheFirstInstantAboveTheLimit(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	ivs := []Interval{
+		{at(50), at(60), 1, "late"},      // above the limit again later
+		{at(0), at(100), 1, "long"},      // listed first, starts first
+		{at(10), at(30), 1, "a"},         // first instant above 2: at 20
+		{at(20), at(25), 1, "b"},         // the start that crosses
+		{at(5), at(5), 3, "zero-length"}, // holds nothing
+	}
+	held := OverAt(ivs, 2)
+	var ids []string
+	for _, iv := range held {
+		ids = append(ids, iv.ID)
+	}
+	if !slices.Equal(ids, []string{"long", "a", "b"}) {
+		t.Fatalf("held %v, want [long a b]", ids)
+	}
+	if OverAt(ivs, 3) != nil {
+		t.Fatal("nothing exceeds 3, yet OverAt named intervals")
 	}
 }

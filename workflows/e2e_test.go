@@ -482,8 +482,9 @@ func TestAPoolWebhookReceivesEachOutcomeSigned(t *testing.T) {
 }
 
 // TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue: a manager starts at
-// node.CoordinatorPriority, and one that an older worker started at the
-// default is raised when a worker starts; it goes on deciding afterwards.
+// node.CoordinatorPriority, one that an older worker started without a
+// priority is raised when a worker starts, one an operator set is kept, and
+// it goes on deciding afterwards.
 func TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "prio", 2, 10), testenv.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -500,20 +501,34 @@ func TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue(t *testing.T) {
 	if got := key(); got != want {
 		t.Fatalf("a new manager runs at priority %d, want %d", got, want)
 	}
-	if _, err := env.Client.WorkflowService().UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
-		Namespace:                env.Config.Temporal.Namespace,
-		WorkflowExecution:        &commonpb.WorkflowExecution{WorkflowId: workflows.PoolWorkflowID("prio")},
-		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 3}},
-		UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority"}},
-	}); err != nil {
-		t.Fatal(err)
+	setPriority := func(p *commonpb.Priority) {
+		t.Helper()
+		if _, err := env.Client.WorkflowService().UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+			Namespace:                env.Config.Temporal.Namespace,
+			WorkflowExecution:        &commonpb.WorkflowExecution{WorkflowId: workflows.PoolWorkflowID("prio")},
+			WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: p},
+			UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := key(); got != 3 {
-		t.Fatalf("priority %d after setting 3", got)
+	raise := func() {
+		node.RaiseCoordinatorPriority(ctx, env.Client, env.Config.Temporal.Namespace, env.Config, slog.New(slog.DiscardHandler))
 	}
-	node.RaiseCoordinatorPriority(ctx, env.Client, env.Config.Temporal.Namespace, env.Config, slog.New(slog.DiscardHandler))
+	// As an older worker left it: no priority.
+	setPriority(&commonpb.Priority{})
+	if got := key(); got != 0 {
+		t.Fatalf("priority %d after unsetting it", got)
+	}
+	raise()
 	if got := key(); got != want {
-		t.Fatalf("a running manager raised to priority %d, want %d", got, want)
+		t.Fatalf("a running manager without a priority raised to %d, want %d", got, want)
+	}
+	// An operator's own choice is kept.
+	setPriority(&commonpb.Priority{PriorityKey: 2})
+	raise()
+	if got := key(); got != 2 {
+		t.Fatalf("an operator's priority 2 became %d", got)
 	}
 	submit(t, env, sleepTask("prio-1", "prio", "acme", 1, 0))
 	env.WaitStatus(t, "prio-1", 20*time.Second, workflows.StatusCompleted)

@@ -228,6 +228,10 @@ func (l *lotRun) parkFrom(ctx workflow.Context, req ParkRequest, skips int) (Par
 		WorkflowID:            TicketWorkflowID(id),
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// A child takes its parent's priority unless it names one. The lot
+		// runs ahead of tasks in the task queue; its tickets, which wake in
+		// crowds at tariff boundaries, must not.
+		Priority: temporal.Priority{PriorityKey: TicketPriorityKey},
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Ticket, TicketInput{Ticket: ticket, Rules: rules, MaxStay: l.inv.MaxStay()})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
@@ -236,9 +240,11 @@ func (l *lotRun) parkFrom(ctx workflow.Context, req ParkRequest, skips int) (Par
 		if errors.As(err, &taken) && workflow.GetVersion(ctx, versionTicketSkipAhead, workflow.DefaultVersion, 1) == 1 {
 			// The number belongs to a ticket of an earlier lot workflow (one
 			// restarted from scratch): continue after the last one in use.
-			if last, ok := l.lastTicketInUse(ctx, seq); ok && skips < maxTicketSkips {
-				l.in.LastTicket = max(l.in.LastTicket, last)
-				return l.parkFrom(ctx, req, skips+1)
+			if skips < maxTicketSkips {
+				if last, ok := l.lastTicketInUse(ctx, seq); ok {
+					l.in.LastTicket = max(l.in.LastTicket, last)
+					return l.parkFrom(ctx, req, skips+1)
+				}
 			}
 		}
 		workflow.GetLogger(ctx).Error("ticket workflow not started; spots given back", "ticket", id, "error", err)

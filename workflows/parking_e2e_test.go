@@ -114,11 +114,6 @@ func TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew(t *testing.T) {
 	}
 }
 
-// TestRecordParkingHistories records a lot's first run (ended by
-// continue-as-new) and tickets that end every way a ticket can, for
-// TestReplayRecordedHistories. Run it with
-// PARKLOT_RECORD_PARKING_HISTORIES=1 go test -run TestRecordParkingHistories ./workflows/
-// when the parking workflows change shape, and keep the old files.
 // TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes: an operator
 // terminates a lot's workflow and workers start it again with no state. Its
 // ticket numbers start over, but the old tickets' workflows are still kept
@@ -146,6 +141,19 @@ func TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes(t *testing.T) {
 			t.Fatalf("ticket %s, want %s", r.TicketID, workflows.TicketID("fresh", i+1))
 		}
 	}
+	// The lot runs ahead of tasks in the task queue; its tickets do not.
+	for id, want := range map[string]int32{
+		workflows.LotWorkflowID("fresh"):                           int32(node.CoordinatorPriority.PriorityKey),
+		workflows.TicketWorkflowID(workflows.TicketID("fresh", 1)): workflows.TicketPriorityKey,
+	} {
+		desc, err := env.Client.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey(); got != want {
+			t.Errorf("%s runs at priority %d, want %d", id, got, want)
+		}
+	}
 	if _, err := env.API.Exit(ctx, "fresh", workflows.ExitRequest{TicketID: workflows.TicketID("fresh", 1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +171,11 @@ func TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes(t *testing.T) {
 	}
 }
 
+// TestRecordParkingHistories records a lot's first run (ended by
+// continue-as-new) and tickets that end every way a ticket can, for
+// TestReplayRecordedHistories. Run it with
+// PARKLOT_RECORD_PARKING_HISTORIES=1 go test -run TestRecordParkingHistories ./workflows/
+// when the parking workflows change shape, and keep the old files.
 func TestRecordParkingHistories(t *testing.T) {
 	if os.Getenv("PARKLOT_RECORD_PARKING_HISTORIES") == "" {
 		t.Skip("set PARKLOT_RECORD_PARKING_HISTORIES=1 to record parking histories into testdata/")

@@ -57,6 +57,10 @@ func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
 // number zero-padded to six digits so ids of one lot sort by issue order.
 func TicketID(lot string, seq int) string { return fmt.Sprintf("%s-%06d", lot, seq) }
 
+// TicketPriorityKey is the task priority of ticket workflows: the server's
+// default with its default five levels, the one tasks run at.
+const TicketPriorityKey = 3
+
 // ActivityLastTicketInUse answers the highest ticket number of a lot whose
 // ticket workflow still exists, given one that does
 // (activities.Activities.LastTicketInUse).

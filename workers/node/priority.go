@@ -39,16 +39,17 @@ func coordinatorIDs(cfg *config.Config) []string {
 }
 
 // RaiseCoordinatorPriority gives running pool managers and lots that started
-// without it (under an older worker) CoordinatorPriority. It is best effort:
-// a server that cannot change it leaves them at the default, which is how
-// they ran before.
+// with no priority (under an older worker) CoordinatorPriority; one an
+// operator set is kept. It is best effort: a server that cannot change it,
+// or a key without the permission, leaves them at the default, which is how
+// they ran before, and is reported once.
 func RaiseCoordinatorPriority(ctx context.Context, c client.Client, namespace string, cfg *config.Config, logger *slog.Logger) {
 	for _, id := range coordinatorIDs(cfg) {
 		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 		if err != nil {
 			continue
 		}
-		if desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey() == int32(CoordinatorPriority.PriorityKey) {
+		if desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey() != 0 {
 			continue
 		}
 		_, err = c.WorkflowService().UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
@@ -59,11 +60,16 @@ func RaiseCoordinatorPriority(ctx context.Context, c client.Client, namespace st
 			},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"priority"}},
 		})
-		var unimplemented *serviceerror.Unimplemented
+		var (
+			unimplemented *serviceerror.Unimplemented
+			invalid       *serviceerror.InvalidArgument
+			denied        *serviceerror.PermissionDenied
+		)
 		switch {
 		case err == nil:
 			logger.Info("raised the task priority of a running coordinator workflow", "workflow", id, "priorityKey", CoordinatorPriority.PriorityKey)
-		case errors.As(err, &unimplemented):
+		case errors.As(err, &unimplemented), errors.As(err, &invalid), errors.As(err, &denied):
+			logger.Warn("cannot raise the task priority of running coordinator workflows; they keep the default until they are started again", "workflow", id, "error", err)
 			return
 		default:
 			logger.Warn("could not raise the task priority of a coordinator workflow; it keeps the default", "workflow", id, "error", err)
