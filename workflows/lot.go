@@ -172,7 +172,7 @@ func (l *lotRun) park(ctx workflow.Context, req ParkRequest) (ParkResult, error)
 			return r.Result, nil
 		}
 	}
-	res, err := l.parkOnce(ctx, req)
+	res, err := l.parkFrom(ctx, req, 0)
 	if err == nil {
 		l.in.RecentParks = append(l.in.RecentParks, RecentPark{UpdateID: updateID, Result: res})
 		if n := len(l.in.RecentParks); n > recentParksKept {
@@ -202,10 +202,8 @@ func (l *lotRun) lastTicketInUse(ctx workflow.Context, inUse int) (int, bool) {
 	return last, err == nil && last >= inUse
 }
 
-func (l *lotRun) parkOnce(ctx workflow.Context, req ParkRequest) (ParkResult, error) {
-	return l.parkFrom(ctx, req, 0)
-}
-
+// parkFrom parks one vehicle; skips counts how often this park has already
+// moved the ticket numbering past an earlier lot workflow's tickets.
 func (l *lotRun) parkFrom(ctx workflow.Context, req ParkRequest, skips int) (ParkResult, error) {
 	now := workflow.Now(ctx)
 	seq := l.in.LastTicket + 1

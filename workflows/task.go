@@ -117,17 +117,12 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 		TaskID: in.TaskID, Tenant: in.Tenant, Priority: in.Priority, Units: in.Units,
 		Deadline: in.Deadline, Timeout: in.Timeout,
 	}}
-	if perr := t.validate(acquire.Request); perr != nil {
+	if perr := t.validate(acquire.Request, coordinated); perr != nil {
 		t.status.Field = perr.Field
 		t.finish(ctx, StatusRejected, perr.Reason, perr.Message)
 		return t.done(ctx)
 	}
 	if !coordinated {
-		if in.Timeout <= 0 {
-			t.status.Field = "timeout"
-			t.finish(ctx, StatusRejected, pool.ReasonInvalidRequest, "a task run without a pool has no default_timeout: set its timeout")
-			return t.done(ctx)
-		}
 		t.run(ctx, Decision{Kind: DecisionAdmitted}, cancels)
 		return t.done(ctx)
 	}
@@ -251,15 +246,23 @@ func (t *task) outcomePayload() json.RawMessage {
 	return nil
 }
 
-// validate refuses what no pool could accept before any signal is sent.
-func (t *task) validate(req pool.Request) *pool.Error {
+// validate refuses what no pool could accept before any signal is sent. A
+// task run without a pool must bring its own timeout: no default_timeout
+// applies.
+func (t *task) validate(req pool.Request, coordinated bool) *pool.Error {
 	switch {
 	case t.in.Pool == "":
 		return &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "pool", Message: "pool is required: name one of the configured pools"}
 	case t.in.Kind == "":
 		return &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "kind", Message: "kind is required: name an executor such as sleep, exec or http"}
 	}
-	return req.Validate()
+	if perr := req.Validate(); perr != nil {
+		return perr
+	}
+	if !coordinated && t.in.Timeout <= 0 {
+		return &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "timeout", Message: "a task run without a pool has no default_timeout: set its timeout"}
+	}
+	return nil
 }
 
 // awaitGrant waits for the pool's decisions until the task may run (true) or
