@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -76,8 +75,6 @@ type baselineOutcome struct {
 
 // baselinePhase is how one baseline starts its tasks and reads their ends.
 type baselinePhase struct {
-	// queues maps each pool to the task queue its tasks go to.
-	queues map[string]string
 	// start submits one task.
 	start func(ctx context.Context, id, queue string, s Spec) (client.WorkflowRun, error)
 	// result reads a finished run.
@@ -116,7 +113,8 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 	}
 
 	timeout := TaskTimeout(o)
-	ph := baselinePhase{queues: map[string]string{}}
+	var ph baselinePhase
+	queues := map[string]string{} // pool → the task queue its tasks go to
 	switch kind {
 	case BaselineBare:
 		q := fmt.Sprintf("parklot-bench-%s-bare", o.RunID)
@@ -130,9 +128,9 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 		if err := startWorker(w, q); err != nil {
 			return nil, err
 		}
-		ph = uncoordinatedPhase(t, o, timeout)
+		ph = uncoordinatedPhase(t, o, specs, timeout)
 		for _, p := range o.Pools {
-			ph.queues[p.Name] = q
+			queues[p.Name] = q
 		}
 	case BaselineMinimal, BaselineSlots:
 		ph = minimalPhase(t, timeout)
@@ -148,7 +146,7 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 				}
 				started[q] = true
 			}
-			ph.queues[p.Name] = q
+			queues[p.Name] = q
 		}
 	default:
 		return nil, fmt.Errorf("unknown baseline %q", kind)
@@ -161,7 +159,7 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 		func(ctx context.Context, i int) error {
 			s := specs[i]
 			start := time.Now()
-			run, err := ph.start(ctx, fmt.Sprintf("bench-%s-%s-%06d", o.RunID, kind, s.Index), ph.queues[s.Pool], s)
+			run, err := ph.start(ctx, fmt.Sprintf("bench-%s-%s-%06d", o.RunID, kind, s.Index), queues[s.Pool], s)
 			outs[i].latency, outs[i].err, runs[i] = time.Since(start), err, run
 			return err
 		},
@@ -195,7 +193,6 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 // minimalPhase starts MinimalWorkflow runs.
 func minimalPhase(t Target, timeout time.Duration) baselinePhase {
 	return baselinePhase{
-		queues: map[string]string{},
 		start: func(ctx context.Context, id, queue string, s Spec) (client.WorkflowRun, error) {
 			return t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, MinimalWorkflowName,
 				MinimalInput{Timeout: timeout, Execute: workflows.ExecuteInput{
@@ -212,23 +209,19 @@ func minimalPhase(t Target, timeout time.Duration) baselinePhase {
 // uncoordinatedPhase submits workflows.UncoordinatedTask runs the way
 // api.Client submits tasks: an Update-with-Start that answers once the task
 // has started, with the task's search attributes in the start request. The
-// tasks deliver to mailboxes of a session of their own, whose workflows the
-// cleanup terminates, as the phase's worker stops with it.
-func uncoordinatedPhase(t Target, o Options, timeout time.Duration) baselinePhase {
+// tasks deliver to mailboxes of a session of their own, one per tenant of
+// the specs, whose workflows the cleanup terminates, as the phase's worker
+// stops with it.
+func uncoordinatedPhase(t Target, o Options, specs []Spec, timeout time.Duration) baselinePhase {
+	const user = "bench"
 	session := o.RunID + "-bare"
-	var mu sync.Mutex
-	mailboxes := map[string]bool{}
 	return baselinePhase{
-		queues: map[string]string{},
 		start: func(ctx context.Context, id, queue string, s Spec) (client.WorkflowRun, error) {
 			in := workflows.TaskInput{
-				TaskID: id, Pool: s.Pool, Tenant: s.Tenant, User: "bench", Session: session,
+				TaskID: id, Pool: s.Pool, Tenant: s.Tenant, User: user, Session: session,
 				Priority: s.Priority, Units: s.Units, Kind: "sleep", Payload: s.Payload(),
 				Timeout: timeout, Lifecycle: workflows.CurrentTaskLifecycle,
 			}
-			mu.Lock()
-			mailboxes[workflows.MailboxWorkflowID(mailbox.Key{Tenant: in.Tenant, User: in.User, Session: in.Session})] = true
-			mu.Unlock()
 			op := t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 				ID: workflows.TaskWorkflowID(id), TaskQueue: queue,
 				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -261,8 +254,13 @@ func uncoordinatedPhase(t Target, o Options, timeout time.Duration) baselinePhas
 			return r, nil
 		},
 		cleanup: func(ctx context.Context) {
-			for wid := range mailboxes {
-				_ = t.Client.TerminateWorkflow(ctx, wid, "", "bench: the bare baseline's phase is over")
+			done := map[string]bool{}
+			for _, s := range specs {
+				if !done[s.Tenant] {
+					done[s.Tenant] = true
+					wid := workflows.MailboxWorkflowID(mailbox.Key{Tenant: s.Tenant, User: user, Session: session})
+					_ = t.Client.TerminateWorkflow(ctx, wid, "", "bench: the bare baseline's phase is over")
+				}
 			}
 		},
 	}

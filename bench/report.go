@@ -359,9 +359,10 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 		ov := MaxOverlap(ivs, p.MaxUnits)
 		p.MaxActiveUnits, p.CapacityViolations = ov.Max, ov.Over
 		r.CapacityViolations += ov.Over
-		if held := OverAt(ivs, p.MaxUnits); ov.Over > 0 && len(held) > 0 {
+		if ov.Over > 0 {
+			held := HeldAt(ivs, ov.FirstOver)
 			var b strings.Builder
-			fmt.Fprintf(&b, "pool %s held by %d tasks at %s:", p.Name, len(held), held[len(held)-1].Start.Format(time.RFC3339Nano))
+			fmt.Fprintf(&b, "pool %s held by %d tasks at %s:", p.Name, len(held), ov.FirstOver.Format(time.RFC3339Nano))
 			for _, iv := range held {
 				fmt.Fprintf(&b, " %s %d unit(s) [%s, %s)", iv.ID, iv.Units, iv.Start.Format("15:04:05.000000"), iv.End.Format("15:04:05.000000"))
 			}

@@ -29,6 +29,8 @@ type Overlap struct {
 	Max int64
 	// Over counts the starts after which the sum exceeded the limit.
 	Over int
+	// FirstOver is the first of those starts; zero when there is none.
+	FirstOver time.Time
 }
 
 // MaxOverlap sweeps the intervals, each half-open [Start, End), and returns
@@ -62,50 +64,26 @@ func MaxOverlap(ivs []Interval, limit int64) Overlap {
 			out.Max = cur
 		}
 		if e.delta > 0 && limit >= 0 && cur > limit {
+			if out.Over == 0 {
+				out.FirstOver = e.at
+			}
 			out.Over++
 		}
 	}
 	return out
 }
 
-// OverAt returns the intervals held at the first instant the sum of units
-// exceeded limit, or nil when it never did: the evidence of a violation. It
-// sweeps the edges as MaxOverlap does.
-func OverAt(ivs []Interval, limit int64) []Interval {
-	var live []Interval
+// HeldAt returns the intervals holding units at instant at, earliest start
+// first: with Overlap.FirstOver, the evidence of a violation.
+func HeldAt(ivs []Interval, at time.Time) []Interval {
+	var held []Interval
 	for _, iv := range ivs {
-		if iv.End.After(iv.Start) && iv.Units > 0 {
-			live = append(live, iv)
+		if iv.Units > 0 && !iv.Start.After(at) && iv.End.After(at) {
+			held = append(held, iv)
 		}
 	}
-	type edge struct {
-		at    time.Time
-		delta int64
-	}
-	edges := make([]edge, 0, 2*len(live))
-	for _, iv := range live {
-		edges = append(edges, edge{iv.Start, iv.Units}, edge{iv.End, -iv.Units})
-	}
-	slices.SortFunc(edges, func(a, b edge) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.delta, b.delta)
-	})
-	var cur int64
-	for _, e := range edges {
-		if cur += e.delta; e.delta > 0 && cur > limit {
-			var held []Interval
-			for _, iv := range live {
-				if !iv.Start.After(e.at) && iv.End.After(e.at) {
-					held = append(held, iv)
-				}
-			}
-			slices.SortFunc(held, func(a, b Interval) int { return a.Start.Compare(b.Start) })
-			return held
-		}
-	}
-	return nil
+	slices.SortFunc(held, func(a, b Interval) int { return a.Start.Compare(b.Start) })
+	return held
 }
 
 // TimelineTask is what the release-to-start computation needs of a task.

@@ -147,7 +147,7 @@ func TestRateOverTime(t *testing.T) {
 	}
 }
 
-func TestOverAtNamesTheIntervalsHeldAtTheFirstInstantAboveTheLimit(t *testing.T) {
+func TestViolationEvidenceNamesTheIntervalsHeldAtTheFirstInstantAboveTheLimit(t *testing.T) {
 	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
 	ivs := []Interval{
 		{at(50), at(60), 1, "late"},      // above the limit again later
@@ -156,15 +156,18 @@ func TestOverAtNamesTheIntervalsHeldAtTheFirstInstantAboveTheLimit(t *testing.T)
 		{at(20), at(25), 1, "b"},         // the start that crosses
 		{at(5), at(5), 3, "zero-length"}, // holds nothing
 	}
-	held := OverAt(ivs, 2)
+	ov := MaxOverlap(ivs, 2)
+	if !ov.FirstOver.Equal(at(20)) {
+		t.Fatalf("first instant above the limit %v, want %v", ov.FirstOver, at(20))
+	}
 	var ids []string
-	for _, iv := range held {
+	for _, iv := range HeldAt(ivs, ov.FirstOver) {
 		ids = append(ids, iv.ID)
 	}
 	if !slices.Equal(ids, []string{"long", "a", "b"}) {
 		t.Fatalf("held %v, want [long a b]", ids)
 	}
-	if OverAt(ivs, 3) != nil {
-		t.Fatal("nothing exceeds 3, yet OverAt named intervals")
+	if ov := MaxOverlap(ivs, 3); !ov.FirstOver.IsZero() || ov.Over != 0 {
+		t.Fatalf("nothing exceeds 3, yet %+v", ov)
 	}
 }
