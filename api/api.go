@@ -25,6 +25,10 @@ var ErrNotFound = errors.New("not found")
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string
+	// TaskWorkflow is the workflow type tasks start as; nil means
+	// workflows.Task. The bench's `bare` baseline submits
+	// workflows.UncoordinatedTask through it, which only its own worker runs.
+	TaskWorkflow any
 }
 
 // New returns a client for the given task queue ("" means the default).
@@ -64,6 +68,13 @@ func (c *Client) Create(ctx context.Context, in workflows.TaskInput) (workflows.
 	return st, false, err
 }
 
+func (c *Client) taskWorkflow() any {
+	if c.TaskWorkflow != nil {
+		return c.TaskWorkflow
+	}
+	return workflows.Task
+}
+
 // start is the Update-with-Start of a task; started is false when the id
 // was already taken (a closed task, or a running one under policy FAIL).
 func (c *Client) start(ctx context.Context, in workflows.TaskInput, conflict enumspb.WorkflowIdConflictPolicy) (workflows.TaskStatus, bool, error) {
@@ -77,7 +88,7 @@ func (c *Client) start(ctx context.Context, in workflows.TaskInput, conflict enu
 		WorkflowIDConflictPolicy: conflict,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.TaskSearchAttributes(in),
-	}, workflows.Task, in)
+	}, c.taskWorkflow(), in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{

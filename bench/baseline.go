@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/parklot/parklot/activities"
+	"github.com/parklot/parklot/api"
 	"github.com/parklot/parklot/domain/mailbox"
 	"github.com/parklot/parklot/executor"
 	"github.com/parklot/parklot/storage/memory"
@@ -206,9 +206,10 @@ func minimalPhase(t Target, timeout time.Duration) baselinePhase {
 	}
 }
 
-// uncoordinatedPhase submits workflows.UncoordinatedTask runs the way
-// api.Client submits tasks: an Update-with-Start that answers once the task
-// has started, with the task's search attributes in the start request. The
+// uncoordinatedPhase submits workflows.UncoordinatedTask runs through
+// api.Client, as Parklot's tasks are: an Update-with-Start that answers once
+// the task has started, with the task's search attributes in the start
+// request. The
 // tasks deliver to mailboxes of a session of their own, one per tenant of
 // the specs, whose workflows the cleanup terminates, as the phase's worker
 // stops with it.
@@ -220,21 +221,10 @@ func uncoordinatedPhase(t Target, o Options, specs []Spec, timeout time.Duration
 			in := workflows.TaskInput{
 				TaskID: id, Pool: s.Pool, Tenant: s.Tenant, User: user, Session: session,
 				Priority: s.Priority, Units: s.Units, Kind: "sleep", Payload: s.Payload(),
-				Timeout: timeout, Lifecycle: workflows.CurrentTaskLifecycle,
+				Timeout: timeout,
 			}
-			op := t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-				ID: workflows.TaskWorkflowID(id), TaskQueue: queue,
-				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-				TypedSearchAttributes:    workflows.TaskSearchAttributes(in),
-			}, UncoordinatedTaskWorkflowName, in)
-			h, err := t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-				StartWorkflowOperation: op,
-				UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: workflows.UpdateSubmit, WaitForStage: client.WorkflowUpdateStageCompleted},
-			})
-			if err == nil {
-				err = h.Get(ctx, nil)
-			}
-			if err != nil {
+			c := api.Client{Temporal: t.Client, TaskQueue: queue, TaskWorkflow: UncoordinatedTaskWorkflowName}
+			if _, _, err := c.Create(ctx, in); err != nil {
 				return nil, err
 			}
 			return t.Client.GetWorkflow(ctx, workflows.TaskWorkflowID(id), ""), nil
