@@ -2,13 +2,16 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/parklot/parklot/domain/pool"
 )
@@ -90,5 +93,35 @@ func TestManagerAdmitsWhatFitsQueuesTheRestAndGrantsOnRelease(t *testing.T) {
 	}
 	if state.ActiveUnits != 3 || len(state.Queue) != 1 {
 		t.Fatalf("state after two acquisitions: %d active, %d queued", state.ActiveUnits, len(state.Queue))
+	}
+}
+
+// TestTheWorkflowTaskThatContinuesAsNewSendsNoDecision: that workflow task
+// fails whenever a signal arrives while it runs, and a retry would send its
+// decisions again. They go to the next run's outbox instead.
+func TestTheWorkflowTaskThatContinuesAsNewSendsNoDecision(t *testing.T) {
+	h := newManagerHarness(t, pool.Config{})
+	h.at(time.Second, h.acquire("a", "acme", 1))
+	// The second signal reaches MaxSignalsPerRun: the run continues as new.
+	h.at(2*time.Second, h.acquire("b", "acme", 1))
+	h.env.ExecuteWorkflow(PoolManager, PoolManagerInput{Pool: "p", Config: pool.Config{MaxUnits: 4, MaxQueueDepth: 5, DefaultTimeout: time.Minute},
+		LeaseCheckInterval: 10 * time.Minute, MaxSignalsPerRun: 2})
+
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("run ended with %v, want continue-as-new", err)
+	}
+	if got := h.kinds("a"); len(got) != 1 || got[0] != DecisionAdmitted {
+		t.Errorf("a was sent %v, want [admitted] before the last workflow task", got)
+	}
+	if got := h.kinds("b"); len(got) != 0 {
+		t.Errorf("b was sent %v from the workflow task that continued as new, want nothing", got)
+	}
+	var next PoolManagerInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Outbox) != 1 || next.Outbox[0].TaskID != "b" || next.Outbox[0].Decision.Kind != DecisionAdmitted {
+		t.Errorf("next run's outbox %+v, want b admitted", next.Outbox)
 	}
 }
