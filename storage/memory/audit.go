@@ -19,8 +19,9 @@ type Audit struct {
 	closed bool
 	ids    map[string]struct{}
 	// bySubject mirrors the durable backends' subject index: each list is
-	// sorted newest first, so a query reads a prefix instead of scanning
-	// every event.
+	// sorted oldest first, so an event written now is appended at the end
+	// instead of shifting the whole list, and a query reads the list
+	// backwards from its newest end instead of scanning every event.
 	bySubject map[audit.Subject][]audit.Event
 	now       func() time.Time
 }
@@ -64,12 +65,19 @@ func (s *Audit) Append(ctx context.Context, events ...audit.Event) error {
 		s.ids[e.EventID] = struct{}{}
 		for _, sub := range e.Subjects {
 			list := s.bySubject[sub]
-			i, _ := slices.BinarySearchFunc(list, e, audit.NewestFirst)
+			i := len(list)
+			if i > 0 && oldestFirst(e, list[i-1]) < 0 {
+				// Older than the newest stored (a late batch): find its place.
+				i, _ = slices.BinarySearchFunc(list, e, oldestFirst)
+			}
 			s.bySubject[sub] = slices.Insert(list, i, e)
 		}
 	}
 	return nil
 }
+
+// oldestFirst orders a subject's list: the reverse of audit.NewestFirst.
+func oldestFirst(a, b audit.Event) int { return audit.NewestFirst(b, a) }
 
 // Query implements storage.Audit.
 func (s *Audit) Query(ctx context.Context, q audit.Query) ([]audit.Event, error) {
@@ -87,17 +95,18 @@ func (s *Audit) Query(ctx context.Context, q audit.Query) ([]audit.Event, error)
 	}
 	list := s.bySubject[q.Subject]
 	if !q.Until.IsZero() {
-		// Skip events at or after Until: the first index whose At < Until.
+		// Leave out events at or after Until: cut at the first whose At is
+		// not before it.
 		i, _ := slices.BinarySearchFunc(list, q.Until, func(e audit.Event, until time.Time) int {
 			if e.At.Before(until) {
-				return 1
+				return -1
 			}
-			return -1
+			return 1
 		})
-		list = list[i:]
+		list = list[:i]
 	}
 	out := []audit.Event{}
-	for _, e := range list {
+	for _, e := range slices.Backward(list) {
 		if len(out) == q.Limit || (!q.Since.IsZero() && e.At.Before(q.Since)) {
 			break
 		}
