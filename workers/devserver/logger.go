@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
@@ -20,6 +21,10 @@ type slogLogger struct {
 	// stopping drops warnings too while the server shuts down: its
 	// services warn about each other's closed connections, as expected.
 	stopping *atomic.Bool
+	// with are the tags of With, turned into attributes only when a line is
+	// written: the server derives a logger per request and per task, and
+	// almost none of them ever writes a line.
+	with []tag.Tag
 }
 
 func newSlogLogger(l *slog.Logger) slogLogger {
@@ -37,8 +42,8 @@ func (s slogLogger) log(level slog.Level, msg string, tags []tag.Tag) {
 	if level < s.min || (s.stopping.Load() && level < slog.LevelError && s.min > slog.LevelDebug) || !s.l.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, len(tags))
-	for _, t := range tags {
+	attrs := make([]slog.Attr, 0, len(s.with)+len(tags))
+	for _, t := range slices.Concat(s.with, tags) {
 		attrs = append(attrs, slog.Any(t.Key(), t.Value()))
 	}
 	s.l.LogAttrs(ctx, level, msg, attrs...)
@@ -61,9 +66,6 @@ func (s slogLogger) Fatal(msg string, tags ...tag.Tag) {
 }
 
 func (s slogLogger) With(tags ...tag.Tag) log.Logger {
-	args := make([]any, 0, 2*len(tags))
-	for _, t := range tags {
-		args = append(args, t.Key(), t.Value())
-	}
-	return slogLogger{l: s.l.With(args...), min: s.min, stopping: s.stopping}
+	s.with = slices.Concat(s.with, tags)
+	return s
 }
