@@ -82,9 +82,6 @@ func (c *Client) start(ctx context.Context, in workflows.TaskInput, conflict enu
 		return workflows.TaskStatus{}, false, &pool.Error{Reason: pool.ReasonInvalidRequest, Field: "taskId", Message: "task id is required: pass --id"}
 	}
 	in.Lifecycle = workflows.CurrentTaskLifecycle
-	if c.TaskWorkflow == nil {
-		return c.startAcquire(ctx, in, conflict)
-	}
 	op := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.TaskWorkflowID(in.TaskID),
 		TaskQueue:                c.TaskQueue,
@@ -350,40 +347,4 @@ func notFound(err error, what, id string) error {
 		return fmt.Errorf("%w: no %s %q (check the id; for pools see `parklot pools`)", ErrNotFound, what, id)
 	}
 	return fmt.Errorf("%s %q: %w", what, id, err)
-}
-
-// startAcquire (experiment) starts the task, sends its acquire to the pool
-// at once and then waits for the decision with the submit update, so that
-// the decision usually reaches the task before its first workflow task.
-func (c *Client) startAcquire(ctx context.Context, in workflows.TaskInput, conflict enumspb.WorkflowIdConflictPolicy) (workflows.TaskStatus, bool, error) {
-	opts := client.StartWorkflowOptions{
-		ID:                       workflows.TaskWorkflowID(in.TaskID),
-		TaskQueue:                c.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    workflows.TaskSearchAttributes(in),
-	}
-	_, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.Task, in)
-	var taken *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &taken) {
-		if conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL {
-			return workflows.TaskStatus{}, false, nil
-		}
-	} else if err != nil {
-		return workflows.TaskStatus{}, false, fmt.Errorf("submit task %q: %w", in.TaskID, err)
-	} else {
-		_ = c.Temporal.SignalWorkflow(ctx, workflows.PoolWorkflowID(in.Pool), "", workflows.SignalAcquire, workflows.AcquireRequest{
-			SubmittedAt: time.Now(), Request: pool.Request{TaskID: in.TaskID, Tenant: in.Tenant, Priority: in.Priority, Units: in.Units, Deadline: in.Deadline, Timeout: in.Timeout}})
-	}
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.TaskWorkflowID(in.TaskID), UpdateName: workflows.UpdateSubmit, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return workflows.TaskStatus{}, false, fmt.Errorf("submit task %q: %w", in.TaskID, err)
-	}
-	var st workflows.TaskStatus
-	if err := h.Get(ctx, &st); err != nil {
-		return workflows.TaskStatus{}, true, fmt.Errorf("submit task %q: %w", in.TaskID, err)
-	}
-	return st, true, nil
 }

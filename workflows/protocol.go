@@ -155,12 +155,8 @@ const (
 	// first delivery attempt from local activities, and expects its search
 	// attributes in the start request.
 	TaskLifecycleLean = 1
-	// TaskLifecycleClientAcquire (experiment) gets its acquire from
-	// api.Client, sent right after the start, and sends its own only when
-	// no decision came with its first workflow task.
-	TaskLifecycleClientAcquire = 2
 	// CurrentTaskLifecycle is what new tasks run.
-	CurrentTaskLifecycle = TaskLifecycleClientAcquire
+	CurrentTaskLifecycle = TaskLifecycleLean
 )
 
 // MailboxKey is where the task's outcome is delivered.

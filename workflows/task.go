@@ -130,19 +130,13 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 		// The submitted event is written while the acquire signal is sent.
 		t.audit.flush(ctx)
 	}
-	// Experiment: api.Client sent the acquire right after the start; when
-	// the pool's first decision is already here, this workflow task acts
-	// on it and sends no acquire of its own.
-	var first Decision
-	if in.Lifecycle < TaskLifecycleClientAcquire || !decisions.ReceiveAsync(&first) {
-		if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
-			t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
-				fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
-			return t.done(ctx)
-		}
+	if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
+		t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
+			fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
+		return t.done(ctx)
 	}
 
-	grant, ok := t.awaitGrant(ctx, decisions, cancels, first)
+	grant, ok := t.awaitGrant(ctx, decisions, cancels)
 	if !ok {
 		return t.done(ctx)
 	}
@@ -273,10 +267,9 @@ func (t *task) validate(req pool.Request, coordinated bool) *pool.Error {
 
 // awaitGrant waits for the pool's decisions until the task may run (true) or
 // has reached a terminal state without ever holding units (false).
-func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel, first Decision) (Decision, bool) {
+func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel) (Decision, bool) {
 	for {
-		d := first
-		first = Decision{}
+		var d Decision
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
 		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
@@ -290,9 +283,7 @@ func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.Rece
 			// way the decision arrives on the decisions channel.
 			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
 		})
-		if d.Kind == "" {
-			sel.Select(ctx)
-		}
+		sel.Select(ctx)
 		switch d.Kind {
 		case "":
 			continue
