@@ -81,6 +81,9 @@ type Report struct {
 	Pools       []PoolReport               `json:"pools"`
 	Baselines   map[string]*BaselineReport `json:"baselines"`
 	TaskHistory TaskHistory                `json:"taskHistory"`
+	// Rounds is set when the run had several rounds: every round's
+	// figures, and the spread of throughput and ratios over them.
+	Rounds *Rounds `json:"rounds,omitempty"`
 }
 
 // Where the run went.
@@ -420,7 +423,8 @@ func (r *Report) finish() {
 // Failed reports whether the run saw what must never happen: units held
 // beyond capacity, a task lost, started twice or in an impossible state.
 func (r *Report) Failed() bool {
-	return r.CapacityViolations > 0 || r.Lost > 0 || r.Duplicates > 0 || r.Inconsistent > 0
+	return r.CapacityViolations > 0 || r.Lost > 0 || r.Duplicates > 0 || r.Inconsistent > 0 ||
+		(r.Rounds != nil && r.Rounds.Failed > 0)
 }
 
 func baselineReport(outs []baselineOutcome, ph phaseResult) *BaselineReport {
@@ -637,11 +641,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("                      Execute completed → next workflow task started %s\n", latencyText(th.CompletionToWorkflowTaskMs))
 		p("  workflow tasks      schedule→start %s\n", latencyText(th.ScheduleToStartMs))
 	}
+	if r.Rounds != nil {
+		p("\n%s", r.Rounds.text())
+	}
 	p("\ntargets (issue 7)     release→start p95 < 250 ms: %s · ≥ 95 %% within 1 s: %s · throughput ≥ 0.7 × bare: %s\n",
 		verdict(r.Targets.ReleaseToStartP95Under250ms), verdict(r.Targets.StartedWithin1sAtLeast95), verdict(r.Targets.ThroughputAtLeast07Bare))
-	if r.Failed() {
+	switch {
+	case r.Rounds != nil && r.Rounds.Failed > 0:
+		p("RESULT                FAIL: %d of %d rounds saw a capacity violation or a lost, duplicated or inconsistent task (see the rounds above)\n", r.Rounds.Failed, len(r.Rounds.Rounds))
+	case r.Failed():
 		p("RESULT                FAIL: capacity violations %d, lost %d, duplicates %d, inconsistent %d\n", r.CapacityViolations, r.Lost, r.Duplicates, r.Inconsistent)
-	} else {
+	default:
 		p("RESULT                OK: no capacity violation, no lost, duplicated or inconsistent task\n")
 	}
 	_, err := io.WriteString(w, b.String())

@@ -55,6 +55,9 @@ type Options struct {
 	// QueueDepth is the pools' max_queue_depth when the bench configured
 	// them, for the report; 0 when the cluster's config decides.
 	QueueDepth int
+	// Rounds runs every phase this many times in turn (0 means 1); the
+	// report gives the median round and the spread.
+	Rounds int
 }
 
 // Target is the Temporal service and Parklot deployment under test.
@@ -101,6 +104,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--concurrency %d: allow at least 1 submission in flight", o.Concurrency)
 	case o.Timeout <= 0:
 		return fmt.Errorf("--timeout %s: give the tasks some time, e.g. 10m", o.Timeout)
+	case o.Rounds < 0:
+		return fmt.Errorf("--rounds %d: run at least 1 round", o.Rounds)
 	}
 	for _, p := range o.Pools {
 		if p.MaxUnits < o.TaskUnits.Max {
@@ -114,6 +119,8 @@ func (o *Options) Validate() error {
 // Parklot, on the same server, and reports. Parklot runs last so that the
 // server's warm-up counts for the baselines and the history the baselines
 // leave behind counts against Parklot: any bias is against the scheduler.
+// With several rounds it does so once per round, each with its own task
+// ids, and reports the median round (see Rounds).
 func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -121,6 +128,27 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	if o.RunID == "" {
 		o.RunID = NewRunID()
 	}
+	if o.Rounds <= 1 {
+		return runRound(ctx, t, o)
+	}
+	reports := make([]*Report, o.Rounds)
+	for i := range reports {
+		ro := o
+		ro.RunID = fmt.Sprintf("%s-r%d", o.RunID, i+1)
+		if i > 0 {
+			ro.Warmup = 0
+		}
+		r, err := runRound(ctx, t, ro)
+		if err != nil {
+			return nil, fmt.Errorf("round %d of %d: %w", i+1, o.Rounds, err)
+		}
+		reports[i] = r
+	}
+	return combineRounds(reports), nil
+}
+
+// runRound is one round: the warm-up, the baselines, then Parklot.
+func runRound(ctx context.Context, t Target, o Options) (*Report, error) {
 	specs := Plan(o)
 	r := newReport(t, o)
 	r.Load.Before = loadAverage()

@@ -49,6 +49,7 @@ func benchCommand() *cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the workload's draws (units, hold, priorities)"},
 			&cli.IntFlag{Name: "history-sample", Value: 50, Usage: "task histories read for the per-task lifecycle figures"},
 			&cli.IntFlag{Name: "warmup", Value: 100, Usage: "bare baseline tasks run, unreported, before the first measured phase"},
+			&cli.IntFlag{Name: "rounds", Value: 1, Usage: "run every phase this many times in turn, each with its own task ids; the report gives the median round by Parklot/bare and the spread"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (one document on stdout)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole process (server, workers, load) to this file; read it with go tool pprof"},
 		},
@@ -146,6 +147,10 @@ func benchOptions(c *cli.Context) (bench.Options, error) {
 		Tasks: c.Int("tasks"), Tenants: c.Int("tenants"), Concurrency: c.Int("concurrency"),
 		Timeout: c.Duration("timeout"), Seed: c.Int64("seed"), HistorySample: c.Int("history-sample"),
 		Warmup: c.Int("warmup"),
+		Rounds: c.Int("rounds"),
+	}
+	if o.Rounds < 1 {
+		return o, fmt.Errorf("--rounds %d: run at least 1 round", o.Rounds)
 	}
 	var err error
 	if o.TaskUnits, err = bench.ParseUnits(c.String("task-units")); err != nil {
