@@ -12,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -120,18 +121,29 @@ func (r *reporter) heartbeatUntilDone(ctx context.Context) {
 func (a *Activities) ClosedWorkflows(ctx context.Context, workflowIDs []string) ([]string, error) {
 	var closed []string
 	for _, id := range workflowIDs {
-		resp, err := a.Client.DescribeWorkflowExecution(ctx, id, "")
-		var notFound *serviceerror.NotFound
+		info, found, err := a.describe(ctx, id)
 		switch {
-		case errors.As(err, &notFound):
-			closed = append(closed, id)
 		case err != nil:
 			return nil, fmt.Errorf("describe %s: %w", id, err)
-		case resp.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		case !found || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 			closed = append(closed, id)
 		}
 	}
 	return closed, nil
+}
+
+// describe reads a workflow's execution info; found is false, with no
+// error, when the server does not know the id.
+func (a *Activities) describe(ctx context.Context, workflowID string) (info *workflowpb.WorkflowExecutionInfo, found bool, err error) {
+	resp, err := a.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return resp.GetWorkflowExecutionInfo(), true, nil
 }
 
 // signalParallelism bounds the signals one SignalWorkflows call has in
@@ -232,15 +244,8 @@ func (a *Activities) signal(ctx context.Context, s workflows.OutSignal) (notFoun
 // bisects, in about 2·log2(n) lookups.
 func (a *Activities) LastTicketInUse(ctx context.Context, in workflows.LastTicketInput) (int, error) {
 	exists := func(n int) (bool, error) {
-		_, err := a.Client.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(workflows.TicketID(in.Lot, n)), "")
-		var nf *serviceerror.NotFound
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.As(err, &nf):
-			return false, nil
-		}
-		return false, err
+		_, found, err := a.describe(ctx, workflows.TicketWorkflowID(workflows.TicketID(in.Lot, n)))
+		return found, err
 	}
 	last, step := in.InUse, 1
 	for {
