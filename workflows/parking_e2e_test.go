@@ -169,6 +169,12 @@ func TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes(t *testing.T) {
 	if r := park("NEW2"); r.TicketID != workflows.TicketID("fresh", 5) {
 		t.Errorf("second ticket after the restart %s, want %s", r.TicketID, workflows.TicketID("fresh", 5))
 	}
+	if os.Getenv("PARKLOT_RECORD_HISTORIES") != "" {
+		// The restarted run, with its refused child start and the skip
+		// ahead, for TestReplayRecordedHistories:
+		// PARKLOT_RECORD_HISTORIES=ticket-skip-ahead go test -run TestALotRestartedFromScratch ./workflows/
+		writeHistory(t, env, workflows.LotWorkflowID("fresh"))
+	}
 }
 
 // TestRecordParkingHistories records a lot's first run (ended by
