@@ -154,7 +154,7 @@ func runBaseline(ctx context.Context, t Target, o Options, kind string, specs []
 
 	outs := make([]baselineOutcome, len(specs))
 	runs := make([]client.WorkflowRun, len(specs))
-	prog := newProgress(o.Progress, kind, len(specs))
+	prog := newProgress(o.Progress, phaseLabel(kind, o), len(specs))
 	res := runPhase(ctx, o, prog, len(specs),
 		func(ctx context.Context, i int) error {
 			s := specs[i]

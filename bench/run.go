@@ -58,6 +58,8 @@ type Options struct {
 	// Rounds runs every phase this many times in turn (0 means 1); the
 	// report gives the median round and the spread.
 	Rounds int
+	// round names the round in progress bars ("2/5"); empty with one.
+	round string
 }
 
 // Target is the Temporal service and Parklot deployment under test.
@@ -135,6 +137,7 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	for i := range reports {
 		ro := o
 		ro.RunID = fmt.Sprintf("%s-r%d", o.RunID, i+1)
+		ro.round = fmt.Sprintf("%d/%d", i+1, o.Rounds)
 		if i > 0 {
 			ro.Warmup = 0
 		}
@@ -145,6 +148,15 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 		reports[i] = r
 	}
 	return combineRounds(reports), nil
+}
+
+// phaseLabel is a progress bar's label: the phase, and the round when
+// there are several.
+func phaseLabel(phase string, o Options) string {
+	if o.round == "" {
+		return phase
+	}
+	return phase + " " + o.round
 }
 
 // runRound is one round: the warm-up, the baselines, then Parklot.
@@ -227,7 +239,7 @@ func runParklot(ctx context.Context, t Target, o Options, specs []Spec, r *Repor
 	}
 
 	outs := make([]*taskOutcome, len(specs))
-	prog := newProgress(o.Progress, "parklot", len(specs))
+	prog := newProgress(o.Progress, phaseLabel("parklot", o), len(specs))
 	ph := runPhase(ctx, o, prog, len(specs),
 		func(ctx context.Context, i int) error {
 			s := specs[i]
