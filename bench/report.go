@@ -27,15 +27,7 @@ type Report struct {
 	// ThroughputOverTime splits the same window in tenths: a falling
 	// series means the run slowed down as it went.
 	ThroughputOverTime []float64 `json:"throughputOverTime"`
-	// BareThroughput is Parklot's task workflow with no capacity
-	// coordination; SlotsThroughput Temporal's activity slots;
-	// MinimalThroughput a one-activity workflow.
-	BareThroughput    *float64 `json:"bareThroughput"`
-	SlotsThroughput   *float64 `json:"slotsThroughput"`
-	MinimalThroughput *float64 `json:"minimalThroughput"`
-	ParklotToBare     *float64 `json:"parklotToBare"`
-	ParklotToSlots    *float64 `json:"parklotToSlots"`
-	ParklotToMinimal  *float64 `json:"parklotToMinimal"`
+	Comparison
 	// SubmitToDecisionMs is the client's view of Submit: call to answer.
 	SubmitToDecisionMs Latency `json:"submitToDecisionMs"`
 	// ReleaseToStartMs covers the tasks that were queued (see
@@ -84,6 +76,20 @@ type Report struct {
 	// Rounds is set when the run had several rounds: every round's
 	// figures, and the spread of throughput and ratios over them.
 	Rounds *Rounds `json:"rounds,omitempty"`
+}
+
+// Comparison is the baselines' throughput and Parklot's as a share of each;
+// a field is nil when its baseline did not run.
+type Comparison struct {
+	// BareThroughput is Parklot's task workflow with no capacity
+	// coordination; SlotsThroughput Temporal's activity slots;
+	// MinimalThroughput a one-activity workflow.
+	BareThroughput    *float64 `json:"bareThroughput"`
+	SlotsThroughput   *float64 `json:"slotsThroughput"`
+	MinimalThroughput *float64 `json:"minimalThroughput"`
+	ParklotToBare     *float64 `json:"parklotToBare"`
+	ParklotToSlots    *float64 `json:"parklotToSlots"`
+	ParklotToMinimal  *float64 `json:"parklotToMinimal"`
 }
 
 // Where the run went.

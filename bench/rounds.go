@@ -30,16 +30,13 @@ type Rounds struct {
 
 // RoundSummary is what one round measured.
 type RoundSummary struct {
-	RunID               string   `json:"runId"`
-	Load                Load     `json:"load"`
-	Throughput          float64  `json:"throughput"`
-	BareThroughput      *float64 `json:"bareThroughput,omitempty"`
-	ParklotToBare       *float64 `json:"parklotToBare,omitempty"`
-	ParklotToSlots      *float64 `json:"parklotToSlots,omitempty"`
-	ParklotToMinimal    *float64 `json:"parklotToMinimal,omitempty"`
-	ReleaseToStartP95Ms float64  `json:"releaseToStartP95Ms"`
-	MaxActiveUnits      int64    `json:"maxActiveUnits"`
-	Failed              bool     `json:"failed"`
+	RunID      string  `json:"runId"`
+	Load       Load    `json:"load"`
+	Throughput float64 `json:"throughput"`
+	Comparison
+	ReleaseToStartP95Ms float64 `json:"releaseToStartP95Ms"`
+	MaxActiveUnits      int64   `json:"maxActiveUnits"`
+	Failed              bool    `json:"failed"`
 }
 
 // Range is the lowest, median and highest of one figure over the rounds.
@@ -69,8 +66,7 @@ func combineRounds(reports []*Report) *Report {
 	rs := &Rounds{Reported: median + 1, Rounds: make([]RoundSummary, len(reports))}
 	for i, r := range reports {
 		rs.Rounds[i] = RoundSummary{
-			RunID: r.RunID, Load: r.Load, Throughput: r.Throughput, BareThroughput: r.BareThroughput,
-			ParklotToBare: r.ParklotToBare, ParklotToSlots: r.ParklotToSlots, ParklotToMinimal: r.ParklotToMinimal,
+			RunID: r.RunID, Load: r.Load, Throughput: r.Throughput, Comparison: r.Comparison,
 			ReleaseToStartP95Ms: r.ReleaseToStartMs.P95, MaxActiveUnits: r.MaxActiveUnits, Failed: r.Failed(),
 		}
 		if r.Failed() {
