@@ -40,15 +40,20 @@ lots:
 	return cfg
 }
 
-// startLot starts a lot's workflow as workers do (node.EnsureLots), with a
-// small run so that tests cross continue-as-new.
-func TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew(t *testing.T) {
-	env := testenv.Start(t, lotConfig(t, "gates", `
+// sixSpotLot is a lot of six regular spots at 2.00 an hour, for tests about
+// spots and ticket numbers rather than prices.
+const sixSpotLot = `
     timezone: UTC
     currency: EUR
     levels: [{name: G, rows: [{name: A, kind: regular, count: 6}]}]
     pricing: {hourly_rate: 200}
-`), testenv.Options{LotMaxUpdates: 5})
+`
+
+// TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew parks twelve
+// cars at once in six spots while the lot continues as new every five
+// updates, then lets them all out.
+func TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew(t *testing.T) {
+	env := testenv.Start(t, lotConfig(t, "gates", sixSpotLot), testenv.Options{LotMaxUpdates: 5})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -120,12 +125,7 @@ func TestConcurrentGatesNeverDoubleBookASpotAcrossContinueAsNew(t *testing.T) {
 // by the server (one closed, two open): the first park moves the numbering
 // past them instead of being refused.
 func TestALotRestartedFromScratchNumbersTicketsAfterTheOldOnes(t *testing.T) {
-	env := testenv.Start(t, lotConfig(t, "fresh", `
-    timezone: UTC
-    currency: EUR
-    levels: [{name: G, rows: [{name: A, kind: regular, count: 6}]}]
-    pricing: {hourly_rate: 200}
-`), testenv.Options{})
+	env := testenv.Start(t, lotConfig(t, "fresh", sixSpotLot), testenv.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	park := func(plate string) workflows.ParkResult {
