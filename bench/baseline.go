@@ -209,10 +209,9 @@ func minimalPhase(t Target, timeout time.Duration) baselinePhase {
 // uncoordinatedPhase submits workflows.UncoordinatedTask runs through
 // api.Client, as Parklot's tasks are: an Update-with-Start that answers once
 // the task has started, with the task's search attributes in the start
-// request. The
-// tasks deliver to mailboxes of a session of their own, one per tenant of
-// the specs, whose workflows the cleanup terminates, as the phase's worker
-// stops with it.
+// request. The tasks deliver to mailboxes of a session of their own, one per
+// tenant of the specs, whose workflows the cleanup terminates, as the
+// phase's worker stops with it.
 func uncoordinatedPhase(t Target, o Options, specs []Spec, timeout time.Duration) baselinePhase {
 	const user = "bench"
 	session := o.RunID + "-bare"
