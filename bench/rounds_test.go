@@ -75,3 +75,12 @@ func TestCombineRoundsFailsWhenAnyRoundFailed(t *testing.T) {
 		t.Errorf("text report does not name the failed round (%v):\n%s", err, text.String())
 	}
 }
+
+func TestProgressBarsNameTheRoundOnlyWhenThereAreSeveral(t *testing.T) {
+	if got := phaseLabel("parklot", Options{}); got != "parklot" {
+		t.Errorf("one round: label %q, want parklot", got)
+	}
+	if got := phaseLabel("bare", Options{round: "2/5"}); got != "bare 2/5" {
+		t.Errorf("round 2 of 5: label %q, want \"bare 2/5\"", got)
+	}
+}
