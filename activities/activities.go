@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Activities struct {
 	// DeliveryGiveUp bounds how long an outcome's delivery is retried;
 	// 0 means DefaultDeliveryGiveUp.
 	DeliveryGiveUp time.Duration
+	// Handover passes decisions to tasks of this process that wait for
+	// them in SendAcquire; nil sends every decision as a signal.
+	Handover *Handover
 }
 
 // Execute runs the task's executor. It is not idempotent in general (the
@@ -155,11 +159,17 @@ const signalParallelism = 16
 const signalAttempts = 3
 
 // SignalWorkflows sends a batch of signals with the worker's client. It runs
-// as a local activity inside the sender's workflow task. A missing target is
-// reported, not retried; other failures are retried briefly and then
-// reported, so the caller can fall back to a signal command. It fails as a
-// whole only when its context ends.
+// as a local activity inside the sender's workflow task. A decision for a
+// task that waits for it in SendAcquire in this process is handed over
+// instead of signalled. A missing target is reported, not retried; other
+// failures are retried briefly and then reported, so the caller can fall
+// back to a signal command. It fails as a whole only when its context ends.
 func (a *Activities) SignalWorkflows(ctx context.Context, in workflows.SignalBatch) (workflows.SignalBatchResult, error) {
+	if a.Handover != nil && activity.IsActivity(ctx) {
+		if from := activity.GetInfo(ctx).WorkflowExecution.ID; strings.HasPrefix(from, workflows.PoolWorkflowID("")) {
+			a.Handover.sawManager(from)
+		}
+	}
 	// Group by target, keeping each target's signals in order.
 	var order []string
 	byTarget := map[string][]int{}
@@ -182,6 +192,12 @@ func (a *Activities) SignalWorkflows(ctx context.Context, in workflows.SignalBat
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			for n, i := range idx {
+				if a.handOver(in.Signals[i]) {
+					mu.Lock()
+					res.HandedOver++
+					mu.Unlock()
+					continue
+				}
 				notFound, err := a.signal(ctx, in.Signals[i])
 				mu.Lock()
 				switch {
@@ -209,6 +225,19 @@ func (a *Activities) SignalWorkflows(ctx context.Context, in workflows.SignalBat
 	slices.Sort(res.Failed)
 	res.Sent = len(in.Signals) - len(res.NotFound) - len(res.Failed)
 	return res, nil
+}
+
+// handOver gives a decision to its task's waiter in this process, if there
+// is one.
+func (a *Activities) handOver(s workflows.OutSignal) bool {
+	if a.Handover == nil || s.Name != workflows.SignalDecision {
+		return false
+	}
+	d, err := asDecision(s.Arg)
+	if err != nil {
+		return false
+	}
+	return a.Handover.offer(s.WorkflowID, d)
 }
 
 // signal sends one signal, retrying briefly while the failure is not a
