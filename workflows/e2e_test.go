@@ -14,6 +14,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -532,4 +533,48 @@ func TestPoolManagersRunAheadOfTheirTasksInTheTaskQueue(t *testing.T) {
 	}
 	submit(t, env, sleepTask("prio-1", "prio", "acme", 1, 0))
 	env.WaitStatus(t, "prio-1", 20*time.Second, workflows.StatusCompleted)
+}
+
+// TestADecisionTakenInTheTasksOwnProcessNeedsNoSignal: with the manager and
+// the task in one worker process, the first decision is handed over to the
+// task's SendAcquire, so a task admitted at once runs in two workflow tasks
+// and is never signalled by its pool. A decision that misses the wait comes
+// as a signal, so the test asks this of one task in five, not all.
+func TestADecisionTakenInTheTasksOwnProcessNeedsNoSignal(t *testing.T) {
+	env := testenv.Start(t, testenv.PoolConfig(t, "hand", 2, 10), testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	handedOver := 0
+	for i := range 5 {
+		id := fmt.Sprintf("hand-%d", i)
+		if st := submit(t, env, sleepTask(id, "hand", "acme", 1, 0)); st.Status != workflows.StatusRunning {
+			t.Fatalf("%s: %s, want running at once in an empty pool", id, st.Status)
+		}
+		env.WaitStatus(t, id, 20*time.Second, workflows.StatusCompleted)
+		var signals, wfts int
+		it := env.Client.GetWorkflowHistory(ctx, workflows.TaskWorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				if e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == workflows.SignalDecision {
+					signals++
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				wfts++
+			}
+		}
+		if signals == 0 {
+			handedOver++
+			if wfts != 2 {
+				t.Errorf("%s got its decision handed over but ran %d workflow tasks, want 2", id, wfts)
+			}
+		}
+	}
+	if handedOver == 0 {
+		t.Fatal("no task of five got its decision handed over: every decision was signalled")
+	}
 }

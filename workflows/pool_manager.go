@@ -73,6 +73,9 @@ type poolManager struct {
 	// localSignals sends decisions from a local activity; runs recorded
 	// before replay their signal commands.
 	localSignals bool
+	// resendOnDuplicate answers a repeated acquire; runs recorded before
+	// ignore it.
+	resendOnDuplicate bool
 }
 
 // versionLocalDecisions marks the change that sends a manager's decisions
@@ -87,6 +90,14 @@ const versionLocalDecisions = "local-decisions"
 // second time; a duplicate grant landing while its task completes fails the
 // task's last workflow task too, delaying it by a queue wait.
 const versionOutboxAtContinueAsNew = "outbox-at-continue-as-new"
+
+// versionResendOnDuplicate marks the change that answers a repeated acquire
+// of a running or queued task with its current state instead of ignoring
+// it. A task that got its first decision handed over in memory
+// (TaskLifecycleHandover) has it durably only once its workflow task
+// completes; if that workflow task fails, the acquire it sends again must
+// be answered.
+const versionResendOnDuplicate = "resend-on-duplicate"
 
 // versionPoolAudit marks the change that added audit events to managers.
 const versionPoolAudit = "pool-audit"
@@ -141,6 +152,7 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.in.PendingAudit = nil
 	}
 	m.localSignals = workflow.GetVersion(ctx, versionLocalDecisions, workflow.DefaultVersion, 1) == 1
+	m.resendOnDuplicate = workflow.GetVersion(ctx, versionResendOnDuplicate, workflow.DefaultVersion, 1) == 1
 	m.outbox = append(m.outbox, in.Outbox...)
 	m.flush(ctx)
 
@@ -277,7 +289,19 @@ func (m *poolManager) reconfigure(rc Reconfigure, now time.Time) {
 func (m *poolManager) acquire(a AcquireRequest, now time.Time) {
 	d := m.pool.Acquire(a.Request, now)
 	if d.Reason == pool.ReasonDuplicate {
-		// The task already has its answer; signals are at-least-once.
+		// Signals are at-least-once, and a task whose first workflow task
+		// failed asks again: the current state is its answer, which a task
+		// that already has it ignores.
+		if !m.resendOnDuplicate {
+			return
+		}
+		switch d.Status {
+		case pool.StatusRunning:
+			m.send(a.Request.TaskID, Decision{Kind: DecisionAdmitted, Timeout: d.Timeout, GrantedAt: d.GrantedAt})
+		case pool.StatusQueued:
+			m.send(a.Request.TaskID, Decision{Kind: DecisionQueued, Position: d.Position})
+		}
+		// An overdue one gets its expiry from this turn's Expire.
 		return
 	}
 	out := Decision{Position: d.Position, Reason: d.Reason, Message: d.Message, Timeout: d.Timeout, GrantedAt: d.GrantedAt}

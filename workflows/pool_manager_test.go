@@ -125,3 +125,26 @@ func TestTheWorkflowTaskThatContinuesAsNewSendsNoDecision(t *testing.T) {
 		t.Errorf("next run's outbox %+v, want b admitted", next.Outbox)
 	}
 }
+
+// TestARepeatedAcquireIsAnsweredWithTheTaskCurrentState: a task whose first
+// workflow task failed after its decision was handed over in memory asks
+// again, and must get an answer.
+func TestARepeatedAcquireIsAnsweredWithTheTaskCurrentState(t *testing.T) {
+	h := newManagerHarness(t, pool.Config{})
+	h.at(time.Second, h.acquire("a", "acme", 3))
+	h.at(2*time.Second, h.acquire("b", "acme", 2))
+	h.at(3*time.Second, h.acquire("a", "acme", 3))
+	h.at(4*time.Second, h.acquire("b", "acme", 2))
+	h.at(time.Hour, func() { h.env.CancelWorkflow() })
+	h.env.ExecuteWorkflow(PoolManager, PoolManagerInput{Pool: "p", Config: pool.Config{MaxUnits: 4, MaxQueueDepth: 5, DefaultTimeout: time.Minute}, LeaseCheckInterval: 10 * time.Minute})
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, b := h.decisions["a"], h.decisions["b"]
+	if len(a) != 2 || a[0].Kind != DecisionAdmitted || a[1] != a[0] {
+		t.Errorf("a got %+v; want admitted twice, the same grant", a)
+	}
+	if len(b) != 2 || b[0].Kind != DecisionQueued || b[1].Kind != DecisionQueued || b[1].Position != 1 {
+		t.Errorf("b got %+v; want queued twice, at position 1", b)
+	}
+}

@@ -53,7 +53,34 @@ const (
 	// local activity: a signal sent this way costs the sender one marker
 	// event instead of two events and a workflow task of its own.
 	ActivitySignalWorkflows = "SignalWorkflows"
+	// ActivitySendAcquire sends a task's acquire and waits briefly for the
+	// pool's first decision to be handed over in memory
+	// (activities.Activities.SendAcquire); a task runs it as a local
+	// activity.
+	ActivitySendAcquire = "SendAcquire"
 )
+
+// SendAcquireInput is the input of SendAcquire.
+type SendAcquireInput struct {
+	// PoolWorkflowID is the manager that gets the acquire signal.
+	PoolWorkflowID string         `json:"poolWorkflowId"`
+	Acquire        AcquireRequest `json:"acquire"`
+	// Wait bounds how long the activity waits for the decision after the
+	// signal was delivered; 0 means it does not wait.
+	Wait time.Duration `json:"wait,omitempty"`
+}
+
+// SendAcquireResult says whether the acquire was delivered and carries the
+// pool's first decision when it was handed over while the activity waited.
+// A nil Decision means it comes as a pool-decision signal instead.
+type SendAcquireResult struct {
+	// NotFound means no manager runs for the pool.
+	NotFound bool `json:"notFound,omitempty"`
+	// Failed means the signal could not be sent after a few quick
+	// retries; the caller sends it another way.
+	Failed   bool      `json:"failed,omitempty"`
+	Decision *Decision `json:"decision,omitempty"`
+}
 
 // OutSignal is one signal of a SignalWorkflows batch.
 type OutSignal struct {
@@ -74,9 +101,13 @@ type SignalBatch struct {
 // way). Every other signal was delivered.
 type SignalBatchResult struct {
 	// Sent counts the signals delivered.
-	Sent     int   `json:"sent"`
-	NotFound []int `json:"notFound,omitempty"`
-	Failed   []int `json:"failed,omitempty"`
+	Sent int `json:"sent"`
+	// HandedOver counts the decisions among Sent that went in memory to a
+	// task waiting in SendAcquire in the same worker process, with no
+	// signal.
+	HandedOver int   `json:"handedOver,omitempty"`
+	NotFound   []int `json:"notFound,omitempty"`
+	Failed     []int `json:"failed,omitempty"`
 }
 
 // Search attributes Parklot sets on task workflows so that the Temporal UI
@@ -155,8 +186,14 @@ const (
 	// first delivery attempt from local activities, and expects its search
 	// attributes in the start request.
 	TaskLifecycleLean = 1
+	// TaskLifecycleHandover is lean, and sends the acquire from
+	// SendAcquire, which waits briefly for the first decision: when the
+	// manager's decision leaves from the same worker process it is handed
+	// over in memory and acted on in the task's first workflow task, with
+	// no decision signal and no workflow task of its own.
+	TaskLifecycleHandover = 2
 	// CurrentTaskLifecycle is what new tasks run.
-	CurrentTaskLifecycle = TaskLifecycleLean
+	CurrentTaskLifecycle = TaskLifecycleHandover
 )
 
 // MailboxKey is where the task's outcome is delivered.

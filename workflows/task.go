@@ -41,6 +41,9 @@ type task struct {
 	// lean runs send their signals to the pool, write their audit events
 	// and make their first delivery attempt from local activities.
 	lean bool
+	// handover runs send the acquire from SendAcquire, which may bring the
+	// first decision back with it.
+	handover bool
 	// releasing is the lean release in flight, awaited before the run ends.
 	releasing workflow.Future
 }
@@ -53,6 +56,11 @@ var localSignalOptions = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 }
+
+// handoverWait bounds how long a task's first workflow task waits in
+// SendAcquire for its pool's decision. The manager usually decides within
+// tens of milliseconds; past this the decision comes as a signal.
+const handoverWait = 2 * time.Second
 
 // versionMailboxAudit marks the change that added audit events and mailbox
 // delivery to tasks: runs recorded before it replay without them.
@@ -100,6 +108,7 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 	// version marker also upserts a search attribute, one more visibility
 	// write per task (docs/ARCHITECTURE.md, "The task lifecycle").
 	t.lean = in.Lifecycle >= TaskLifecycleLean
+	t.handover = in.Lifecycle >= TaskLifecycleHandover
 	if !t.lean || !hasTaskSearchAttributes(ctx) {
 		t.upsertSearchAttributes(ctx)
 	}
@@ -130,13 +139,14 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 		// The submitted event is written while the acquire signal is sent.
 		t.audit.flush(ctx)
 	}
-	if err := t.signalPool(ctx, SignalAcquire, acquire); err != nil {
+	first, err := t.sendAcquire(ctx, acquire)
+	if err != nil {
 		t.finish(ctx, StatusRejected, pool.ReasonUnknownPool,
 			fmt.Sprintf("no pool %q is running: check the pool name against `parklot pools` or the workers' config", in.Pool))
 		return t.done(ctx)
 	}
 
-	grant, ok := t.awaitGrant(ctx, decisions, cancels)
+	grant, ok := t.awaitGrant(ctx, first, decisions, cancels)
 	if !ok {
 		return t.done(ctx)
 	}
@@ -265,11 +275,19 @@ func (t *task) validate(req pool.Request, coordinated bool) *pool.Error {
 	return nil
 }
 
-// awaitGrant waits for the pool's decisions until the task may run (true) or
-// has reached a terminal state without ever holding units (false).
-func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.ReceiveChannel) (Decision, bool) {
+// awaitGrant waits for the pool's decisions, starting with first when the
+// acquire brought one back, until the task may run (true) or has reached a
+// terminal state without ever holding units (false).
+func (t *task) awaitGrant(ctx workflow.Context, first *Decision, decisions, cancels workflow.ReceiveChannel) (Decision, bool) {
 	for {
 		var d Decision
+		if first != nil {
+			d, first = *first, nil
+			if t.settle(ctx, d) {
+				return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
+			}
+			continue
+		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
 		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
@@ -284,27 +302,33 @@ func (t *task) awaitGrant(ctx workflow.Context, decisions, cancels workflow.Rece
 			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
 		})
 		sel.Select(ctx)
-		switch d.Kind {
-		case "":
-			continue
-		case DecisionQueued:
-			t.status.Position = d.Position
-			t.setStatus(ctx, StatusQueued)
-		case DecisionAdmitted, DecisionGranted:
-			t.status.Position = 0
-			return d, true
-		case DecisionExpired:
-			t.finish(ctx, StatusExpired, d.Reason, d.Message)
-			return d, false
-		case DecisionDropped:
-			t.finish(ctx, StatusDropped, d.Reason, d.Message)
-			return d, false
-		default:
-			t.status.Field = d.Field
-			t.finish(ctx, StatusRejected, d.Reason, d.Message)
-			return d, false
+		if t.settle(ctx, d) {
+			return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
 		}
 	}
+}
+
+// settle applies one decision and reports whether it ends the wait: the
+// task may run, or it ended without ever holding units.
+func (t *task) settle(ctx workflow.Context, d Decision) bool {
+	switch d.Kind {
+	case "":
+		return false
+	case DecisionQueued:
+		t.status.Position = d.Position
+		t.setStatus(ctx, StatusQueued)
+		return false
+	case DecisionAdmitted, DecisionGranted:
+		t.status.Position = 0
+	case DecisionExpired:
+		t.finish(ctx, StatusExpired, d.Reason, d.Message)
+	case DecisionDropped:
+		t.finish(ctx, StatusDropped, d.Reason, d.Message)
+	default:
+		t.status.Field = d.Field
+		t.finish(ctx, StatusRejected, d.Reason, d.Message)
+	}
+	return true
 }
 
 // run executes the task while it holds its units. A cancel stops the
@@ -426,6 +450,31 @@ func (t *task) signalPool(ctx workflow.Context, name string, arg any) error {
 		}
 	}
 	return workflow.SignalExternalWorkflow(ctx, wid, "", name, arg).Get(ctx, nil)
+}
+
+// sendAcquire asks the pool for units. A handover run sends the acquire from
+// SendAcquire and gets the first decision back when the manager decided
+// within handoverWait from this worker process; otherwise, and for other
+// runs, the decisions come as signals. The error means the manager does
+// not run.
+func (t *task) sendAcquire(ctx workflow.Context, acquire AcquireRequest) (*Decision, error) {
+	if !t.handover {
+		return nil, t.signalPool(ctx, SignalAcquire, acquire)
+	}
+	wid := PoolWorkflowID(t.in.Pool)
+	var res SendAcquireResult
+	lctx := workflow.WithLocalActivityOptions(ctx, localSignalOptions)
+	err := workflow.ExecuteLocalActivity(lctx, ActivitySendAcquire,
+		SendAcquireInput{PoolWorkflowID: wid, Acquire: acquire, Wait: handoverWait}).Get(ctx, &res)
+	switch {
+	case err == nil && res.NotFound:
+		return nil, fmt.Errorf("pool manager %s not found", wid)
+	case err == nil && !res.Failed:
+		return res.Decision, nil
+	}
+	// The acquire may have been sent before the failure; the manager
+	// answers a duplicate with the task's current state.
+	return nil, workflow.SignalExternalWorkflow(ctx, wid, "", SignalAcquire, acquire).Get(ctx, nil)
 }
 
 // hasTaskSearchAttributes reports whether the start request already set the

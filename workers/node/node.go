@@ -115,6 +115,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Executors: registry, Client: opts.Client, Logger: opts.Logger,
 		Stores: stores.Stores, TaskQueue: n.API.TaskQueue, DeliveryGiveUp: cmp.Or(opts.DeliveryGiveUp, cfg.Defaults.DeliveryGiveUp),
 		Webhooks: Webhooks(cfg),
+		// Tasks and managers of this process share it: a decision for a
+		// task waiting here needs no signal.
+		Handover: activities.NewHandover(0),
 	})
 	if err := n.worker.Start(); err != nil {
 		_ = stores.close()
