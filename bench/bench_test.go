@@ -60,8 +60,10 @@ func TestBenchSmoke(t *testing.T) {
 		"targets":            r.Targets.ReleaseToStartP95Under250ms != nil && r.Targets.StartedWithin1sAtLeast95 != nil && r.Targets.ThroughputAtLeast07Bare != nil,
 		"manager history":    len(r.Pools) == 1 && r.Pools[0].Manager.WorkflowTasks > 0 && r.Pools[0].Manager.SignalsReceived["acquire"] >= o.Tasks,
 		"manager counters":   len(r.Pools) == 1 && r.Pools[0].Counters.Admitted+r.Pools[0].Counters.Granted == int64(o.Tasks),
-		"task histories":     r.TaskHistory.Sampled == 5 && r.TaskHistory.WorkflowTasksPerTask > 0,
-		"load":               r.Load.Before != "" && r.Load.After != "",
+		// Manager and tasks share the process, so decisions are handed over.
+		"decisions handed over": len(r.Pools) == 1 && r.Pools[0].Manager.DecisionsHandedOver > 0,
+		"task histories":        r.TaskHistory.Sampled == 5 && r.TaskHistory.WorkflowTasksPerTask > 0,
+		"load":                  r.Load.Before != "" && r.Load.After != "",
 	}
 	for name, ok := range populated {
 		if !ok {

@@ -55,8 +55,11 @@ type ManagerHistory struct {
 	SignalsReceived    map[string]int `json:"signalsReceived"`
 	SignalsSent        int            `json:"signalsSent"`
 	LocalSignalBatches int            `json:"localSignalBatches"`
-	SignalAcks         int            `json:"signalAcks"`
-	SignalsFailed      int            `json:"signalsFailed"`
+	// DecisionsHandedOver are the SignalsSent that went in memory to a
+	// task waiting in SendAcquire in the same process, with no signal.
+	DecisionsHandedOver int `json:"decisionsHandedOver"`
+	SignalAcks          int `json:"signalAcks"`
+	SignalsFailed       int `json:"signalsFailed"`
 	// SignalFailures are the failed decisions, by cause and target.
 	SignalFailures []string `json:"signalFailures,omitempty"`
 	Activities     int      `json:"activities"`
@@ -243,6 +246,7 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 				}
 				h.LocalSignalBatches++
 				h.SignalsSent += la.Sent
+				h.DecisionsHandedOver += la.HandedOver
 				h.SignalsFailed += len(la.NotFound) + len(la.Failed)
 				sentBy[e.GetMarkerRecordedEventAttributes().GetWorkflowTaskCompletedEventId()] += la.Sent
 			case enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
@@ -293,6 +297,9 @@ type TaskHistory struct {
 	WorkflowTasksPerTask float64 `json:"workflowTasksPerTask"`
 	ActivitiesPerTask    float64 `json:"activitiesPerTask"`
 	SignalsSentPerTask   float64 `json:"signalsSentPerTask"`
+	// HandedOverShare is the share of sampled tasks whose first decision
+	// came back with their acquire instead of as a signal.
+	HandedOverShare float64 `json:"handedOverShare"`
 	// LocalActivitiesPerTask counts local activities (signals to the pool,
 	// audit writes, the first delivery attempt): a marker event each, run
 	// inside a workflow task.
@@ -320,7 +327,7 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, n int) 
 		return th
 	}
 	n = min(n, len(ids))
-	var events, wfts, acts, sent, locals int
+	var events, wfts, acts, sent, locals, handedOver int
 	var execWait, execRun, toWFT, wftWait []time.Duration
 	for k := range n {
 		id := ids[k*len(ids)/n]
@@ -387,6 +394,14 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, n int) 
 				if la, ok := signalBatchMarker(e); ok {
 					sent += la.Sent
 				}
+				if sa, ok := sendAcquireMarker(e); ok {
+					if !sa.NotFound && !sa.Failed {
+						sent++
+					}
+					if sa.Decision != nil {
+						handedOver++
+					}
+				}
 			}
 		}
 	}
@@ -394,6 +409,7 @@ func sampleHistories(ctx context.Context, c client.Client, ids []string, n int) 
 		per := func(x int) float64 { return math.Round(float64(x)/float64(th.Sampled)*100) / 100 }
 		th.EventsPerTask, th.WorkflowTasksPerTask, th.ActivitiesPerTask, th.SignalsSentPerTask = per(events), per(wfts), per(acts), per(sent)
 		th.LocalActivitiesPerTask = per(locals)
+		th.HandedOverShare = per(handedOver)
 	}
 	th.ExecuteScheduleToStartMs = Summarize(execWait)
 	th.ExecuteRunMs = Summarize(execRun)
@@ -410,17 +426,27 @@ const localActivityMarker = "LocalActivity"
 // from its marker.
 func signalBatchMarker(e *historypb.HistoryEvent) (workflows.SignalBatchResult, bool) {
 	var res workflows.SignalBatchResult
+	return res, localActivityResult(e, workflows.ActivitySignalWorkflows, &res)
+}
+
+// sendAcquireMarker reads the result of a task's SendAcquire local activity
+// from its marker.
+func sendAcquireMarker(e *historypb.HistoryEvent) (workflows.SendAcquireResult, bool) {
+	var res workflows.SendAcquireResult
+	return res, localActivityResult(e, workflows.ActivitySendAcquire, &res)
+}
+
+// localActivityResult decodes into out the result of a local activity of
+// the given type recorded by the marker e, and reports whether e is one.
+func localActivityResult(e *historypb.HistoryEvent, activityType string, out any) bool {
 	a := e.GetMarkerRecordedEventAttributes()
 	if a.GetMarkerName() != localActivityMarker {
-		return res, false
+		return false
 	}
 	var meta struct{ ActivityType string }
 	dc := converter.GetDefaultDataConverter()
-	if dc.FromPayloads(a.GetDetails()["data"], &meta) != nil || meta.ActivityType != workflows.ActivitySignalWorkflows {
-		return res, false
+	if dc.FromPayloads(a.GetDetails()["data"], &meta) != nil || meta.ActivityType != activityType {
+		return false
 	}
-	if dc.FromPayloads(a.GetDetails()["result"], &res) != nil {
-		return res, false
-	}
-	return res, true
+	return dc.FromPayloads(a.GetDetails()["result"], out) == nil
 }

@@ -3,9 +3,13 @@ package bench
 import (
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/parklot/parklot/workflows"
 )
 
 // ev builds a history event at t0 + ms.
@@ -84,5 +88,41 @@ func TestAnalyseManagerFollowsSignalsThroughWorkflowTasks(t *testing.T) {
 	}
 	if h.SpanSeconds != 0.03 {
 		t.Errorf("span %v s, want 0.03", h.SpanSeconds)
+	}
+}
+
+// marker builds the marker the SDK records for a local activity's result.
+func marker(t *testing.T, activityType string, result any) *historypb.HistoryEvent {
+	t.Helper()
+	dc := converter.GetDefaultDataConverter()
+	data, err := dc.ToPayloads(struct{ ActivityType string }{activityType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dc.ToPayloads(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ev(1, 0, enumspb.EVENT_TYPE_MARKER_RECORDED)
+	e.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+		MarkerName: localActivityMarker, Details: map[string]*commonpb.Payloads{"data": data, "result": res},
+	}}
+	return e
+}
+
+func TestMarkersAreReadByTheirActivityType(t *testing.T) {
+	batch := marker(t, workflows.ActivitySignalWorkflows, workflows.SignalBatchResult{Sent: 3, HandedOver: 2})
+	acquire := marker(t, workflows.ActivitySendAcquire, workflows.SendAcquireResult{Decision: &workflows.Decision{Kind: workflows.DecisionQueued, Position: 2}})
+	if res, ok := signalBatchMarker(batch); !ok || res.Sent != 3 || res.HandedOver != 2 {
+		t.Errorf("SignalWorkflows marker read as %+v, %v", res, ok)
+	}
+	if res, ok := sendAcquireMarker(acquire); !ok || res.Decision == nil || res.Decision.Position != 2 {
+		t.Errorf("SendAcquire marker read as %+v, %v", res, ok)
+	}
+	if _, ok := signalBatchMarker(acquire); ok {
+		t.Error("a SendAcquire marker was read as a SignalWorkflows one")
+	}
+	if _, ok := sendAcquireMarker(batch); ok {
+		t.Error("a SignalWorkflows marker was read as a SendAcquire one")
 	}
 }

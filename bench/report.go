@@ -623,7 +623,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			c.Admitted, c.Queued, c.Granted, c.Released, c.Expired, c.Dropped, c.Reclaimed, c.DuplicateAcquires)
 		p("  manager history     %d runs · %d events · %d workflow tasks (%d woken by no signal) · %d failed\n",
 			m.Runs, m.Events, m.WorkflowTasks, m.IdleWorkflowTasks, m.WorkflowTaskFailures)
-		p("  signals             received %s · sent %d (%d local activities) · acknowledged %d · failed %d\n", countsText(m.SignalsReceived), m.SignalsSent, m.LocalSignalBatches, m.SignalAcks, m.SignalsFailed)
+		p("  signals             received %s · sent %d (%d local activities; %d handed over in memory) · acknowledged %d · failed %d\n",
+			countsText(m.SignalsReceived), m.SignalsSent, m.LocalSignalBatches, m.DecisionsHandedOver, m.SignalAcks, m.SignalsFailed)
 		for _, f := range m.SignalFailures {
 			p("                      failed: %s\n", f)
 		}
@@ -642,6 +643,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if th.Sampled > 0 {
 		p("\ntask lifecycle        %.1f events · %.1f workflow tasks · %.1f activities (%s) · %.1f local activities · %.1f signals sent per task (%d sampled histories)\n",
 			th.EventsPerTask, th.WorkflowTasksPerTask, th.ActivitiesPerTask, countsText(th.ActivityTypes), th.LocalActivitiesPerTask, th.SignalsSentPerTask, th.Sampled)
+		p("  first decision      handed over with the acquire for %.0f %% of tasks\n", 100*th.HandedOverShare)
 		p("  while holding units Execute schedule→start %s\n", latencyText(th.ExecuteScheduleToStartMs))
 		p("                      Execute start→complete %s\n", latencyText(th.ExecuteRunMs))
 		p("                      Execute completed → next workflow task started %s\n", latencyText(th.CompletionToWorkflowTaskMs))
