@@ -8,10 +8,12 @@ import (
 	"time"
 )
 
-// Interval is the time a task held units, from its own workflow's clock:
-// StartedAt (it saw the grant) to CompletedAt (it saw its run end, just
-// before it signalled the release). The true hold as the manager sees it
-// contains this interval, so signal delays never make an overlap. One case
+// Interval is the time a task held units, from the workflows' clocks:
+// StartedAt (when it saw the grant, or the manager's time of the grant when
+// that was later, as for a decision handed over in the first workflow task
+// that started before the manager decided) to CompletedAt (it saw its run
+// end, just before it signalled the release). The true hold as the manager
+// sees it contains this interval, so signal delays never make an overlap. One case
 // does: when the task's last workflow task fails after its release was sent
 // (a signal arriving while it completes), the retry records CompletedAt
 // later than the release. Report.ViolationExamples names the tasks, so

@@ -55,7 +55,12 @@ func newAuditLog(ctx workflow.Context, pool string, subjects ...audit.Subject) *
 // record adds one event; its id derives from the run and a sequence number,
 // so a replay produces the same id.
 func (l *auditLog) record(ctx workflow.Context, typ audit.Type, data any, extra ...audit.Subject) {
-	at := workflow.Now(ctx)
+	l.recordAt(ctx, workflow.Now(ctx), typ, data, extra...)
+}
+
+// recordAt is record for an event that happened at a known time other than
+// the workflow task's.
+func (l *auditLog) recordAt(ctx workflow.Context, at time.Time, typ audit.Type, data any, extra ...audit.Subject) {
 	l.seq++
 	raw, _ := json.Marshal(data)
 	subjects := append(append([]audit.Subject(nil), l.subjects...), extra...)

@@ -335,6 +335,12 @@ func (t *task) settle(ctx workflow.Context, d Decision) bool {
 // activity; a timeout expires the task; both end with the units released.
 func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.ReceiveChannel) {
 	t.status.StartedAt = workflow.Now(ctx)
+	if grant.GrantedAt.After(t.status.StartedAt) {
+		// A decision handed over in the first workflow task was taken
+		// after that workflow task started: the task started no earlier
+		// than the grant.
+		t.status.StartedAt = grant.GrantedAt
+	}
 	t.setStatus(ctx, StatusRunning)
 	if t.cancelRequested {
 		t.finish(ctx, StatusFailed, pool.ReasonCancelled, "cancelled before it started")
@@ -526,7 +532,13 @@ func (t *task) setStatus(ctx workflow.Context, status string) {
 	if t.status.Error != "" {
 		data["error"] = t.status.Error
 	}
-	t.record(ctx, typ, data)
+	if t.audit != nil {
+		at := workflow.Now(ctx)
+		if status == StatusRunning && t.status.StartedAt.After(at) {
+			at = t.status.StartedAt
+		}
+		t.audit.recordAt(ctx, at, typ, data)
+	}
 	if status == StatusQueued || status == StatusRunning {
 		t.audit.flushIfAny(ctx)
 	}

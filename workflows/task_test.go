@@ -125,11 +125,19 @@ func (h *handoverEnv) run(t *testing.T) TaskStatus {
 // A decision SendAcquire brings back is acted on at once; a queued task
 // then waits for its grant as a signal.
 func TestATaskActsOnTheDecisionItsAcquireBroughtBack(t *testing.T) {
+	var grantedAt time.Time
 	h := newHandoverEnv(func() (SendAcquireResult, error) {
-		return SendAcquireResult{Decision: &Decision{Kind: DecisionAdmitted, Timeout: time.Minute}}, nil
+		return SendAcquireResult{Decision: &Decision{Kind: DecisionAdmitted, Timeout: time.Minute, GrantedAt: grantedAt}}, nil
 	})
-	if st := h.run(t); st.Status != StatusCompleted || h.executed != 1 || h.released != 1 || h.acquireCommands != 0 {
+	// The manager granted after the task's first workflow task started,
+	// whose time is the workflow's clock there.
+	grantedAt = h.env.Now().Add(40 * time.Millisecond)
+	st := h.run(t)
+	if st.Status != StatusCompleted || h.executed != 1 || h.released != 1 || h.acquireCommands != 0 {
 		t.Errorf("admitted: %s, executed %d, released %d, acquire commands %d; want completed, 1, 1, 0", st.Status, h.executed, h.released, h.acquireCommands)
+	}
+	if !st.StartedAt.Equal(grantedAt) {
+		t.Errorf("started at %s; want the grant's time %s, not the earlier start of the workflow task", st.StartedAt, grantedAt)
 	}
 
 	h = newHandoverEnv(func() (SendAcquireResult, error) {
