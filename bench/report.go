@@ -73,6 +73,9 @@ type Report struct {
 	Pools       []PoolReport               `json:"pools"`
 	Baselines   map[string]*BaselineReport `json:"baselines"`
 	TaskHistory TaskHistory                `json:"taskHistory"`
+	// ParklotFirst is set when this round ran Parklot before the
+	// baselines (the even rounds of several).
+	ParklotFirst bool `json:"parklotFirst,omitempty"`
 	// Rounds is set when the run had several rounds: every round's
 	// figures, and the spread of throughput and ratios over them.
 	Rounds *Rounds `json:"rounds,omitempty"`

@@ -8,8 +8,8 @@ import (
 )
 
 // Rounds describes a run of several rounds: each round runs every phase
-// again (the baselines, then Parklot) with its own task ids, on the same
-// server. Figures vary between rounds by more than most changes move them,
+// again with its own task ids, on the same server, the baselines first in
+// odd rounds and Parklot first in even ones. Figures vary between rounds by more than most changes move them,
 // so a ratio is best read as the median of several rounds.
 type Rounds struct {
 	// Reported is the round (1-based) whose figures the report gives in
@@ -36,7 +36,9 @@ type RoundSummary struct {
 	Comparison
 	ReleaseToStartP95Ms float64 `json:"releaseToStartP95Ms"`
 	MaxActiveUnits      int64   `json:"maxActiveUnits"`
-	Failed              bool    `json:"failed"`
+	// ParklotFirst: this round ran Parklot before the baselines.
+	ParklotFirst bool `json:"parklotFirst,omitempty"`
+	Failed       bool `json:"failed"`
 }
 
 // Range is the lowest, median and highest of one figure over the rounds.
@@ -67,7 +69,7 @@ func combineRounds(reports []*Report) *Report {
 	for i, r := range reports {
 		rs.Rounds[i] = RoundSummary{
 			RunID: r.RunID, Load: r.Load, Throughput: r.Throughput, Comparison: r.Comparison,
-			ReleaseToStartP95Ms: r.ReleaseToStartMs.P95, MaxActiveUnits: r.MaxActiveUnits, Failed: r.Failed(),
+			ReleaseToStartP95Ms: r.ReleaseToStartMs.P95, MaxActiveUnits: r.MaxActiveUnits, ParklotFirst: r.ParklotFirst, Failed: r.Failed(),
 		}
 		if r.Failed() {
 			rs.Failed++
@@ -115,6 +117,9 @@ func (rs *Rounds) text() string {
 			p(" · Parklot/bare %.2f", *r.ParklotToBare)
 		}
 		p(" · release→start p95 %s ms · load %s → %s", ms(r.ReleaseToStartP95Ms), r.Load.Before, r.Load.After)
+		if r.ParklotFirst {
+			p(" · Parklot ran first")
+		}
 		if r.Failed {
 			p(" · FAILED (see its run %s)", r.RunID)
 		}

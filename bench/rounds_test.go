@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,32 @@ func TestProgressBarsNameTheRoundOnlyWhenThereAreSeveral(t *testing.T) {
 	}
 	if got := phaseLabel("bare", Options{round: "2/5"}); got != "bare 2/5" {
 		t.Errorf("round 2 of 5: label %q, want \"bare 2/5\"", got)
+	}
+}
+
+// The history each phase leaves behind slows the next one, so rounds take
+// turns: the baselines first in odd rounds, Parklot first in even ones.
+func TestRoundsAlternateWhichSideRunsFirst(t *testing.T) {
+	o := Options{RunID: "run", Rounds: 4, Warmup: 200, Baselines: []string{BaselineBare, BaselineSlots}}
+	want := [][]string{
+		{BaselineBare, BaselineSlots, phaseParklot},
+		{phaseParklot, BaselineBare, BaselineSlots},
+		{BaselineBare, BaselineSlots, phaseParklot},
+		{phaseParklot, BaselineBare, BaselineSlots},
+	}
+	for i, w := range want {
+		ro := roundOptions(o, i)
+		if got := roundPhases(ro); strings.Join(got, ",") != strings.Join(w, ",") {
+			t.Errorf("round %d runs %v, want %v", i+1, got, w)
+		}
+		if wantWarmup := map[bool]int{true: 200, false: 0}[i == 0]; ro.Warmup != wantWarmup || ro.RunID != fmt.Sprintf("run-r%d", i+1) {
+			t.Errorf("round %d: warm-up %d, run id %s", i+1, ro.Warmup, ro.RunID)
+		}
+	}
+	if got := roundPhases(o); strings.Join(got, ",") != "bare,slots,parklot" {
+		t.Errorf("a single round runs %v, want the baselines first", got)
+	}
+	if len(o.Baselines) != 2 {
+		t.Errorf("roundPhases changed the options' baselines: %v", o.Baselines)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,8 @@ type Options struct {
 	Rounds int
 	// round names the round in progress bars ("2/5"); empty with one.
 	round string
+	// parklotFirst runs Parklot before the baselines (even rounds).
+	parklotFirst bool
 }
 
 // Target is the Temporal service and Parklot deployment under test.
@@ -120,9 +123,10 @@ func (o *Options) Validate() error {
 // Run drives the workload through the baselines first, then through
 // Parklot, on the same server, and reports. Parklot runs last so that the
 // server's warm-up counts for the baselines and the history the baselines
-// leave behind counts against Parklot: any bias is against the scheduler.
-// With several rounds it does so once per round, each with its own task
-// ids, and reports the median round (see Rounds).
+// leave behind counts against Parklot: in a single round any bias is
+// against the scheduler. With several rounds, each with its own task ids,
+// the even rounds run Parklot first, so the growing history weighs on both
+// sides alike and the median round is not biased either way (see Rounds).
 func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -135,19 +139,37 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	}
 	reports := make([]*Report, o.Rounds)
 	for i := range reports {
-		ro := o
-		ro.RunID = fmt.Sprintf("%s-r%d", o.RunID, i+1)
-		ro.round = fmt.Sprintf("%d/%d", i+1, o.Rounds)
-		if i > 0 {
-			ro.Warmup = 0
-		}
-		r, err := runRound(ctx, t, ro)
+		r, err := runRound(ctx, t, roundOptions(o, i))
 		if err != nil {
 			return nil, fmt.Errorf("round %d of %d: %w", i+1, o.Rounds, err)
 		}
 		reports[i] = r
 	}
 	return combineRounds(reports), nil
+}
+
+// roundOptions are the options of round i (0-based) of several: its own
+// task ids, its label, no warm-up after the first, Parklot first in the
+// even rounds.
+func roundOptions(o Options, i int) Options {
+	o.RunID = fmt.Sprintf("%s-r%d", o.RunID, i+1)
+	o.round = fmt.Sprintf("%d/%d", i+1, o.Rounds)
+	o.parklotFirst = i%2 == 1
+	if i > 0 {
+		o.Warmup = 0
+	}
+	return o
+}
+
+// phaseParklot names Parklot's phase among the baselines'.
+const phaseParklot = "parklot"
+
+// roundPhases lists a round's measured phases in the order they run.
+func roundPhases(o Options) []string {
+	if o.parklotFirst {
+		return append([]string{phaseParklot}, o.Baselines...)
+	}
+	return append(slices.Clone(o.Baselines), phaseParklot)
 }
 
 // phaseLabel is a progress bar's label: the phase, and the round when
@@ -159,7 +181,8 @@ func phaseLabel(phase string, o Options) string {
 	return phase + " " + o.round
 }
 
-// runRound is one round: the warm-up, the baselines, then Parklot.
+// runRound is one round: the warm-up, the baselines, then Parklot (or
+// Parklot, then the baselines, when o.parklotFirst).
 func runRound(ctx context.Context, t Target, o Options) (*Report, error) {
 	specs := Plan(o)
 	r := newReport(t, o)
@@ -172,20 +195,22 @@ func runRound(ctx context.Context, t Target, o Options) (*Report, error) {
 		}
 	}
 
-	for _, b := range o.Baselines {
-		if b == BaselineSlots && o.TaskUnits.Max != 1 {
-			r.Baselines[b] = &BaselineReport{Skipped: "slots compares unit-cost tasks only: run with --task-units 1"}
-			continue
+	r.ParklotFirst = o.parklotFirst
+	for _, phase := range roundPhases(o) {
+		switch {
+		case phase == phaseParklot:
+			if err := runParklot(ctx, t, o, specs, r); err != nil {
+				return nil, err
+			}
+		case phase == BaselineSlots && o.TaskUnits.Max != 1:
+			r.Baselines[phase] = &BaselineReport{Skipped: "slots compares unit-cost tasks only: run with --task-units 1"}
+		default:
+			br, err := runBaseline(ctx, t, o, phase, specs)
+			if err != nil {
+				return nil, fmt.Errorf("baseline %s: %w", phase, err)
+			}
+			r.Baselines[phase] = br
 		}
-		br, err := runBaseline(ctx, t, o, b, specs)
-		if err != nil {
-			return nil, fmt.Errorf("baseline %s: %w", b, err)
-		}
-		r.Baselines[b] = br
-	}
-
-	if err := runParklot(ctx, t, o, specs, r); err != nil {
-		return nil, err
 	}
 	r.Load.After = loadAverage()
 	r.finish()
@@ -239,7 +264,7 @@ func runParklot(ctx context.Context, t Target, o Options, specs []Spec, r *Repor
 	}
 
 	outs := make([]*taskOutcome, len(specs))
-	prog := newProgress(o.Progress, phaseLabel("parklot", o), len(specs))
+	prog := newProgress(o.Progress, phaseLabel(phaseParklot, o), len(specs))
 	ph := runPhase(ctx, o, prog, len(specs),
 		func(ctx context.Context, i int) error {
 			s := specs[i]

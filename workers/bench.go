@@ -49,7 +49,7 @@ func benchCommand() *cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the workload's draws (units, hold, priorities)"},
 			&cli.IntFlag{Name: "history-sample", Value: 50, Usage: "task histories read for the per-task lifecycle figures"},
 			&cli.IntFlag{Name: "warmup", Value: 100, Usage: "bare baseline tasks run, unreported, before the first measured phase"},
-			&cli.IntFlag{Name: "rounds", Value: 1, Usage: "run every phase this many times in turn, each with its own task ids; the report gives the median round by Parklot/bare and the spread"},
+			&cli.IntFlag{Name: "rounds", Value: 1, Usage: "run every phase this many times in turn, each with its own task ids and Parklot first in even rounds; the report gives the median round by Parklot/bare and the spread"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text, or json (one document on stdout)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole process (server, workers, load) to this file; read it with go tool pprof"},
 		},
