@@ -66,7 +66,34 @@ func (a *Activities) Execute(ctx context.Context, in workflows.ExecuteInput) (wo
 		}
 		return workflows.ExecuteResult{}, failure(err, out)
 	}
+	if in.ReleaseOnCompletion {
+		return a.completeAndRelease(ctx, in, workflows.ExecuteResult{Output: out})
+	}
 	return workflows.ExecuteResult{Output: out}, nil
+}
+
+// completeAndRelease records a successful result itself and then signals
+// the task's release, so the units are free again without waiting for the
+// task's next workflow task. The order is what makes it safe: once the
+// result is recorded the run cannot be retried, so no second run can hold
+// the units released here. If recording fails the result goes back the
+// ordinary way, without ReleasedAt, and the task releases. If it was
+// recorded but the release cannot be sent, the units stay held until the
+// task's workflow closes and the manager's next lease check reclaims them.
+func (a *Activities) completeAndRelease(ctx context.Context, in workflows.ExecuteInput, res workflows.ExecuteResult) (workflows.ExecuteResult, error) {
+	early := res
+	early.ReleasedAt = time.Now()
+	if err := a.Client.CompleteActivity(ctx, activity.GetInfo(ctx).TaskToken, early, nil); err != nil {
+		if a.Logger != nil {
+			a.Logger.Warn("recording the result before the release failed; the task releases instead", "task", in.TaskID, "error", err)
+		}
+		return res, nil
+	}
+	rel := workflows.ReleaseRequest{TaskID: in.TaskID, Outcome: workflows.StatusCompleted, ReleasedAt: early.ReleasedAt}
+	if notFound, err := a.signal(ctx, workflows.OutSignal{WorkflowID: workflows.PoolWorkflowID(in.Pool), Name: workflows.SignalRelease, Arg: rel}); (notFound || err != nil) && a.Logger != nil {
+		a.Logger.Warn("release not delivered; the manager reclaims the units when the task's workflow has closed", "task", in.TaskID, "pool", in.Pool, "notFound", notFound, "error", err)
+	}
+	return workflows.ExecuteResult{}, activity.ErrResultPending
 }
 
 // failure keeps the executor's code as the error type and whatever output it

@@ -35,12 +35,12 @@ type Report struct {
 	ReleaseToStartMs Latency  `json:"releaseToStartMs"`
 	StartedWithin1s  *float64 `json:"startedWithin1s"`
 	// HeldMs is how long each task held its units by its own clock
-	// (StartedAt to CompletedAt): the configured hold plus the lifecycle's
-	// overhead. With zero hold, units / (held + release-to-start) bounds the
+	// (StartedAt to its release, see heldUntil): the configured hold plus
+	// the lifecycle's overhead. With zero hold, units / (held + release-to-start) bounds the
 	// throughput.
 	HeldMs Latency `json:"heldMs"`
 	// MaxActiveUnits is the highest overlap of units over the tasks' own
-	// [StartedAt, CompletedAt) intervals, in the pool where it is highest
+	// [StartedAt, release) intervals, in the pool where it is highest
 	// relative to MaxUnits.
 	MaxActiveUnits     int64 `json:"maxActiveUnits"`
 	MaxUnits           int64 `json:"maxUnits"`
@@ -327,9 +327,12 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 		if !f.SubmittedAt.IsZero() && (first.IsZero() || f.SubmittedAt.Before(first)) {
 			first = f.SubmittedAt
 		}
+		if started && !f.ReleasedAt.IsZero() && f.ReleasedAt.Before(f.StartedAt) {
+			inconsistent(o.id, "released at %s, before its start at %s", f.ReleasedAt.Format(time.RFC3339Nano), f.StartedAt.Format(time.RFC3339Nano))
+		}
 		if started && !f.CompletedAt.IsZero() {
 			r.Parklot.Ran++
-			held = append(held, f.CompletedAt.Sub(f.StartedAt))
+			held = append(held, heldUntil(f).Sub(f.StartedAt))
 			ends = append(ends, f.CompletedAt)
 			if f.CompletedAt.After(last) {
 				last = f.CompletedAt
@@ -362,10 +365,13 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 				continue
 			}
 			startedHere++
-			tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt, CompletedAt: f.CompletedAt})
-			if !f.CompletedAt.IsZero() {
-				ivs = append(ivs, Interval{Start: f.StartedAt, End: f.CompletedAt, Units: f.Units, ID: o.id})
+			if f.CompletedAt.IsZero() {
+				tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt})
+				continue
 			}
+			end := heldUntil(f)
+			tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt, CompletedAt: end})
+			ivs = append(ivs, Interval{Start: f.StartedAt, End: end, Units: f.Units, ID: o.id})
 		}
 		p.QueuedAnsweredRunning = max(p.Counters.Queued-int64(p.Queued), 0)
 		ov := MaxOverlap(ivs, p.MaxUnits)
@@ -716,4 +722,14 @@ func verdict(b *bool) string {
 		return "met"
 	}
 	return "MISSED"
+}
+
+// heldUntil is when a finished task gave its units back by its own
+// account: ReleasedAt, which the Execute activity may set before the task
+// completes, or else its completion.
+func heldUntil(f workflows.TaskStatus) time.Time {
+	if !f.ReleasedAt.IsZero() {
+		return f.ReleasedAt
+	}
+	return f.CompletedAt
 }

@@ -11,9 +11,11 @@ import (
 // Interval is the time a task held units, from the workflows' clocks:
 // StartedAt (when it saw the grant, or the manager's time of the grant when
 // that was later, as for a decision handed over in the first workflow task
-// that started before the manager decided) to CompletedAt (it saw its run
-// end, just before it signalled the release). The true hold as the manager
-// sees it contains this interval, so signal delays never make an overlap. One case
+// that started before the manager decided) to its release (ReleasedAt: the
+// Execute activity's time just before it recorded its result and then
+// signalled the release, or else CompletedAt, when the task saw its run end
+// just before it signalled the release). The true hold as the manager sees
+// it contains this interval, so signal delays never make an overlap. One case
 // does: when the task's last workflow task fails after its release was sent
 // (a signal arriving while it completes), the retry records CompletedAt
 // later than the release. Report.ViolationExamples names the tasks, so
@@ -96,6 +98,7 @@ type TimelineTask struct {
 	Queued      bool
 	SubmittedAt time.Time
 	StartedAt   time.Time
+	// CompletedAt is when the task released its units (see heldUntil).
 	CompletedAt time.Time
 }
 

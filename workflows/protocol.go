@@ -204,24 +204,27 @@ func (in TaskInput) MailboxKey() string {
 // TaskStatus is a task's state as the `status` query and the workflow result
 // report it; it stays readable after the workflow has closed.
 type TaskStatus struct {
-	TaskID      string          `json:"taskId"`
-	Pool        string          `json:"pool"`
-	Tenant      string          `json:"tenant"`
-	User        string          `json:"userId,omitempty"`
-	Session     string          `json:"sessionId,omitempty"`
-	Kind        string          `json:"kind"`
-	Status      string          `json:"status"`
-	Reason      pool.Reason     `json:"reason,omitempty"`
-	Message     string          `json:"message,omitempty"`
-	Priority    pool.Priority   `json:"priority"`
-	Units       int64           `json:"units"`
-	Position    int             `json:"position,omitempty"`
-	SubmittedAt time.Time       `json:"submittedAt,omitzero"`
-	StartedAt   time.Time       `json:"startedAt,omitzero"`
-	CompletedAt time.Time       `json:"completedAt,omitzero"`
-	Result      json.RawMessage `json:"result,omitempty"`
-	Error       string          `json:"error,omitempty"`
-	Field       string          `json:"field,omitempty"`
+	TaskID      string        `json:"taskId"`
+	Pool        string        `json:"pool"`
+	Tenant      string        `json:"tenant"`
+	User        string        `json:"userId,omitempty"`
+	Session     string        `json:"sessionId,omitempty"`
+	Kind        string        `json:"kind"`
+	Status      string        `json:"status"`
+	Reason      pool.Reason   `json:"reason,omitempty"`
+	Message     string        `json:"message,omitempty"`
+	Priority    pool.Priority `json:"priority"`
+	Units       int64         `json:"units"`
+	Position    int           `json:"position,omitempty"`
+	SubmittedAt time.Time     `json:"submittedAt,omitzero"`
+	StartedAt   time.Time     `json:"startedAt,omitzero"`
+	CompletedAt time.Time     `json:"completedAt,omitzero"`
+	// ReleasedAt is when the task gave its units back: its completion, or
+	// earlier when the Execute activity released them as it finished.
+	ReleasedAt time.Time       `json:"releasedAt,omitzero"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Field      string          `json:"field,omitempty"`
 	// Delivery is nil for tasks that predate mailbox delivery.
 	Delivery *Delivery `json:"delivery,omitempty"`
 }
@@ -306,11 +309,20 @@ type ExecuteInput struct {
 	Kind    string          `json:"kind"`
 	Units   int64           `json:"units"`
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// ReleaseOnCompletion asks the activity to return the task's units
+	// itself once its successful result is recorded, without waiting for
+	// the task's next workflow task (see ExecuteResult.ReleasedAt).
+	ReleaseOnCompletion bool `json:"releaseOnCompletion,omitempty"`
 }
 
 // ExecuteResult is the executor's output.
 type ExecuteResult struct {
 	Output json.RawMessage `json:"output,omitempty"`
+	// ReleasedAt is set when the activity releases the task's units itself:
+	// it records its result first and signals the release right after, so
+	// a run that could still be retried never gives its units back. The
+	// task then sends no release of its own.
+	ReleasedAt time.Time `json:"releasedAt,omitzero"`
 }
 
 // DeliverInput is one attempt to deliver a task's outcome.

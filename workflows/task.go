@@ -46,6 +46,11 @@ type task struct {
 	handover bool
 	// releasing is the lean release in flight, awaited before the run ends.
 	releasing workflow.Future
+	// releaseEarly asks the Execute activity to release the units itself
+	// as soon as its result is recorded (coordinated handover runs).
+	releaseEarly bool
+	// released is set when the Execute activity did so.
+	released bool
 }
 
 // localSignalOptions bound a task's local activities that reach another
@@ -135,6 +140,7 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 		t.run(ctx, Decision{Kind: DecisionAdmitted}, cancels)
 		return t.done(ctx)
 	}
+	t.releaseEarly = t.handover
 	if t.lean {
 		// The submitted event is written while the acquire signal is sent.
 		t.audit.flush(ctx)
@@ -369,7 +375,7 @@ func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.Receiv
 	})
 	fut := workflow.ExecuteActivity(actCtx, ActivityExecute, ExecuteInput{
 		TaskID: t.in.TaskID, Pool: t.in.Pool, Tenant: t.in.Tenant, Kind: t.in.Kind,
-		Units: t.in.Units, Payload: t.in.Payload,
+		Units: t.in.Units, Payload: t.in.Payload, ReleaseOnCompletion: t.releaseEarly,
 	})
 	var result ExecuteResult
 	var err error
@@ -394,6 +400,10 @@ func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.Receiv
 	switch {
 	case err == nil:
 		t.status.Result = result.Output
+		if !result.ReleasedAt.IsZero() {
+			t.released = true
+			t.status.ReleasedAt = result.ReleasedAt
+		}
 		t.finish(ctx, StatusCompleted, "", "")
 	case t.cancelRequested && (errors.As(err, &canceledErr) || temporal.IsCanceledError(err)):
 		t.finish(ctx, StatusFailed, pool.ReasonCancelled, "cancelled while running")
@@ -420,11 +430,17 @@ func (t *task) run(ctx workflow.Context, grant Decision, cancels workflow.Receiv
 }
 
 // release always returns the units, from a context that a cancelled
-// workflow cannot cancel. A lean run sends it while it delivers; done waits
+// workflow cannot cancel, unless the Execute activity already did. A lean run sends it while it delivers; done waits
 // for it.
 func (t *task) release(ctx workflow.Context) {
+	if t.released {
+		// The Execute activity released the units after recording its
+		// result.
+		return
+	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	req := ReleaseRequest{TaskID: t.in.TaskID, Outcome: t.status.Status, ReleasedAt: workflow.Now(ctx)}
+	t.status.ReleasedAt = req.ReleasedAt
 	if !t.lean {
 		_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalRelease, req).Get(ctx, nil)
 		return

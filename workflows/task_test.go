@@ -33,8 +33,11 @@ func TestAnUncoordinatedTaskRunsAtOnceWithTheSameLifecycle(t *testing.T) {
 			mu.Unlock()
 			return nil
 		}, activity.RegisterOptions{Name: ActivityAppendAudit})
-		env.RegisterActivityWithOptions(func(context.Context, ExecuteInput) (ExecuteResult, error) {
+		env.RegisterActivityWithOptions(func(_ context.Context, in ExecuteInput) (ExecuteResult, error) {
 			executed++
+			if in.ReleaseOnCompletion {
+				t.Error("an uncoordinated task asked Execute to release units it never acquired")
+			}
 			return ExecuteResult{}, nil
 		}, activity.RegisterOptions{Name: ActivityExecute})
 		env.RegisterActivityWithOptions(func(context.Context, DeliverInput) (DeliverResult, error) {
@@ -71,6 +74,9 @@ type handoverEnv struct {
 	released int
 	// acquireCommands counts acquires sent as signal commands.
 	acquireCommands int
+	// result is what Execute returns; executeIn what it was given.
+	result    ExecuteResult
+	executeIn ExecuteInput
 }
 
 func newHandoverEnv(send func() (SendAcquireResult, error)) *handoverEnv {
@@ -90,11 +96,12 @@ func newHandoverEnv(send func() (SendAcquireResult, error)) *handoverEnv {
 		return SignalBatchResult{Sent: len(b.Signals)}, nil
 	}, activity.RegisterOptions{Name: ActivitySignalWorkflows})
 	h.env.RegisterActivityWithOptions(func(context.Context, AuditInput) error { return nil }, activity.RegisterOptions{Name: ActivityAppendAudit})
-	h.env.RegisterActivityWithOptions(func(context.Context, ExecuteInput) (ExecuteResult, error) {
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in ExecuteInput) (ExecuteResult, error) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		h.executed++
-		h.mu.Unlock()
-		return ExecuteResult{}, nil
+		h.executeIn = in
+		return h.result, nil
 	}, activity.RegisterOptions{Name: ActivityExecute})
 	h.env.RegisterActivityWithOptions(func(context.Context, DeliverInput) (DeliverResult, error) {
 		return DeliverResult{MessageID: "m1"}, nil
@@ -188,5 +195,27 @@ func TestATaskWhoseAcquireWasNotDeliveredFallsBackToASignalCommand(t *testing.T)
 		if st := h.run(t); st.Status != StatusCompleted || h.acquireCommands != 1 || h.executed != 1 {
 			t.Errorf("%s: %s, acquire commands %d, executed %d; want completed, 1, 1", name, st.Status, h.acquireCommands, h.executed)
 		}
+	}
+}
+
+// A coordinated task asks Execute to release its units; when Execute did,
+// the task sends no release of its own and reports Execute's release time.
+func TestATaskWhoseExecuteReleasedSendsNoReleaseOfItsOwn(t *testing.T) {
+	admitted := func() (SendAcquireResult, error) {
+		return SendAcquireResult{Decision: &Decision{Kind: DecisionAdmitted, Timeout: time.Minute}}, nil
+	}
+	h := newHandoverEnv(admitted)
+	releasedAt := h.env.Now().Add(10 * time.Millisecond)
+	h.result = ExecuteResult{Output: []byte(`{"ok":true}`), ReleasedAt: releasedAt}
+	st := h.run(t)
+	if st.Status != StatusCompleted || !h.executeIn.ReleaseOnCompletion || h.released != 0 || !st.ReleasedAt.Equal(releasedAt) {
+		t.Errorf("released by Execute: %s, asked %v, releases sent %d, released at %s; want completed, true, 0, %s",
+			st.Status, h.executeIn.ReleaseOnCompletion, h.released, st.ReleasedAt, releasedAt)
+	}
+
+	h = newHandoverEnv(admitted)
+	st = h.run(t)
+	if h.released != 1 || st.ReleasedAt.IsZero() {
+		t.Errorf("not released by Execute: releases sent %d, released at %s; want 1 release and its time", h.released, st.ReleasedAt)
 	}
 }
