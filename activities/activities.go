@@ -53,47 +53,81 @@ func (a *Activities) Execute(ctx context.Context, in workflows.ExecuteInput) (wo
 		return workflows.ExecuteResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "unknown_executor", nil)
 	}
 	r := &reporter{ctx: ctx, a: a, in: in}
-	ctx, stop := context.WithCancel(ctx)
+	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go r.heartbeatUntilDone(ctx)
+	go r.heartbeatUntilDone(runCtx)
 
-	out, err := ex.Execute(ctx, executor.Task{
+	out, err := ex.Execute(runCtx, executor.Task{
 		ID: in.TaskID, Pool: in.Pool, Tenant: in.Tenant, Kind: in.Kind, Units: in.Units, Payload: in.Payload,
 	}, r)
 	if err != nil {
-		if ctx.Err() != nil {
-			return workflows.ExecuteResult{}, ctx.Err()
+		if runCtx.Err() != nil {
+			return workflows.ExecuteResult{}, runCtx.Err()
 		}
 		return workflows.ExecuteResult{}, failure(err, out)
 	}
 	if in.ReleaseOnCompletion {
+		stop() // no heartbeat of ours once the result is recorded
 		return a.completeAndRelease(ctx, in, workflows.ExecuteResult{Output: out})
 	}
 	return workflows.ExecuteResult{Output: out}, nil
 }
 
+// releaseTimeout bounds recording a result and sending the release after
+// it, which no longer depend on the activity's own context.
+const releaseTimeout = 10 * time.Second
+
 // completeAndRelease records a successful result itself and then signals
 // the task's release, so the units are free again without waiting for the
 // task's next workflow task. The order is what makes it safe: once the
 // result is recorded the run cannot be retried, so no second run can hold
-// the units released here. If recording fails the result goes back the
-// ordinary way, without ReleasedAt, and the task releases. If it was
-// recorded but the release cannot be sent, the units stay held until the
-// task's workflow closes and the manager's next lease check reclaims them.
+// the units released here. If recording fails and the activity is still
+// pending (not recorded, or already retried), nothing is released: the
+// result goes back the ordinary way, without ReleasedAt, and the task
+// releases. If it was recorded but the release cannot be sent, the units
+// stay held until the task's workflow closes and the manager's next lease
+// check reclaims them.
 func (a *Activities) completeAndRelease(ctx context.Context, in workflows.ExecuteInput, res workflows.ExecuteResult) (workflows.ExecuteResult, error) {
+	info := activity.GetInfo(ctx)
 	early := res
 	early.ReleasedAt = time.Now()
-	if err := a.Client.CompleteActivity(ctx, activity.GetInfo(ctx).TaskToken, early, nil); err != nil {
+	// A heartbeat the SDK still sends after the result is recorded finds
+	// the activity gone and cancels ctx; the release must not fail on it.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := a.Client.CompleteActivity(sctx, info.TaskToken, early, nil); err != nil && !a.resultRecorded(sctx, info) {
 		if a.Logger != nil {
 			a.Logger.Warn("recording the result before the release failed; the task releases instead", "task", in.TaskID, "error", err)
 		}
 		return res, nil
 	}
 	rel := workflows.ReleaseRequest{TaskID: in.TaskID, Outcome: workflows.StatusCompleted, ReleasedAt: early.ReleasedAt}
-	if notFound, err := a.signal(ctx, workflows.OutSignal{WorkflowID: workflows.PoolWorkflowID(in.Pool), Name: workflows.SignalRelease, Arg: rel}); (notFound || err != nil) && a.Logger != nil {
+	if notFound, err := a.signal(sctx, workflows.OutSignal{WorkflowID: workflows.PoolWorkflowID(in.Pool), Name: workflows.SignalRelease, Arg: rel}); (notFound || err != nil) && a.Logger != nil {
 		a.Logger.Warn("release not delivered; the manager reclaims the units when the task's workflow has closed", "task", in.TaskID, "pool", in.Pool, "notFound", notFound, "error", err)
 	}
-	return workflows.ExecuteResult{}, activity.ErrResultPending
+	// Returned as usual rather than as activity.ErrResultPending: the SDK
+	// then drops the heartbeat it may still hold back instead of sending it
+	// for an activity that has completed (a warning per task), and its own
+	// attempt to record the result is refused by the server as a duplicate.
+	return early, nil
+}
+
+// resultRecorded tells, after CompleteActivity returned an error, whether
+// the result was recorded anyway: the activity is no longer pending in its
+// workflow. Still pending means not recorded, or timed out and retried; an
+// error reading the workflow counts as not recorded, so nothing is
+// released that a retry might need.
+func (a *Activities) resultRecorded(ctx context.Context, info activity.Info) bool {
+	desc, err := a.Client.DescribeWorkflowExecution(ctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+	if err != nil {
+		return false
+	}
+	for _, p := range desc.GetPendingActivities() {
+		if p.GetActivityId() == info.ActivityID {
+			return false
+		}
+	}
+	return true
 }
 
 // failure keeps the executor's code as the error type and whatever output it

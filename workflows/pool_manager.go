@@ -73,9 +73,10 @@ type poolManager struct {
 	// localSignals sends decisions from a local activity; runs recorded
 	// before replay their signal commands.
 	localSignals bool
-	// resendOnDuplicate answers a repeated acquire; runs recorded before
-	// ignore it.
-	resendOnDuplicate bool
+	// resendOnDuplicate is read at the first repeated acquire of a run, so
+	// that a manager already running when its worker is upgraded answers
+	// them too; runs recorded before ignore them.
+	resendOnDuplicate *bool
 }
 
 // versionLocalDecisions marks the change that sends a manager's decisions
@@ -152,7 +153,6 @@ func PoolManager(ctx workflow.Context, in PoolManagerInput) error {
 		m.in.PendingAudit = nil
 	}
 	m.localSignals = workflow.GetVersion(ctx, versionLocalDecisions, workflow.DefaultVersion, 1) == 1
-	m.resendOnDuplicate = workflow.GetVersion(ctx, versionResendOnDuplicate, workflow.DefaultVersion, 1) == 1
 	m.outbox = append(m.outbox, in.Outbox...)
 	m.flush(ctx)
 
@@ -292,7 +292,11 @@ func (m *poolManager) acquire(a AcquireRequest, now time.Time) {
 		// Signals are at-least-once, and a task whose first workflow task
 		// failed asks again: the current state is its answer, which a task
 		// that already has it ignores.
-		if !m.resendOnDuplicate {
+		if m.resendOnDuplicate == nil {
+			v := workflow.GetVersion(m.ctx, versionResendOnDuplicate, workflow.DefaultVersion, 1) == 1
+			m.resendOnDuplicate = &v
+		}
+		if !*m.resendOnDuplicate {
 			return
 		}
 		switch d.Status {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/parklot/parklot/domain/pool"
 	"github.com/parklot/parklot/internal/testenv"
 	"github.com/parklot/parklot/workflows"
 )
@@ -51,9 +52,18 @@ func TestRecordHistories(t *testing.T) {
 	env := testenv.Start(t, testenv.PoolConfig(t, "rec", 2, 10), testenv.Options{PoolManagerMaxSignals: 30})
 	ctx := context.Background()
 	// A scenario that exercises every command the workflows issue: admit,
-	// queue, grant, expire, cancel queued and running, timeout, unknown pool.
+	// queue, grant, expire, cancel queued and running, timeout, unknown pool,
+	// a repeated acquire. The warm-up task makes the manager's decisions
+	// leave from this process, so the next ones are handed over.
+	submit(t, env, sleepTask("rec-warm", "rec", "acme", 1, 0))
+	env.WaitStatus(t, "rec-warm", 30*time.Second, workflows.StatusCompleted)
 	submit(t, env, sleepTask("rec-run", "rec", "acme", 1, 300*time.Millisecond))
 	submit(t, env, sleepTask("rec-hold", "rec", "acme", 1, 2*time.Second))
+	// As a task whose first workflow task failed after a handover would.
+	if err := env.Client.SignalWorkflow(ctx, workflows.PoolWorkflowID("rec"), "", workflows.SignalAcquire,
+		workflows.AcquireRequest{Request: pool.Request{TaskID: "rec-hold", Tenant: "acme", Units: 1}}); err != nil {
+		t.Fatal(err)
+	}
 	submit(t, env, sleepTask("rec-queued", "rec", "globex", 1, 100*time.Millisecond))
 	late := sleepTask("rec-late", "rec", "acme", 2, 0)
 	late.Deadline = time.Now().Add(500 * time.Millisecond)
