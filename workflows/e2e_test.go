@@ -17,6 +17,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/parklot/parklot/config"
@@ -577,4 +579,110 @@ func TestADecisionTakenInTheTasksOwnProcessNeedsNoSignal(t *testing.T) {
 	if handedOver == 0 {
 		t.Fatal("no task of five got its decision handed over: every decision was signalled")
 	}
+}
+
+// A handed-over decision lives only in memory until the task's workflow
+// task completes. When that workflow task fails instead, the retry sends the
+// acquire again and the manager answers the repeat with the task's state:
+// the task runs once, the pool admits it once, and its units come back.
+func TestATaskWhoseWorkflowTaskFailsAfterAHandoverGetsItsDecisionAgain(t *testing.T) {
+	inject := &failAfterHandover{}
+	env := testenv.Start(t, testenv.PoolConfig(t, "lost", 2, 10), testenv.Options{
+		Interceptors: []interceptor.WorkerInterceptor{inject},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// The first tasks may get their decision as a signal: a task waits
+	// for a handover only once its manager has sent decisions from here.
+	var id string
+	n := 0
+	for n < 6 && inject.failed.Load() == nil {
+		id = fmt.Sprintf("lost-%d", n)
+		n++
+		if st := submit(t, env, sleepTask(id, "lost", "acme", 1, 0)); st.Status != workflows.StatusRunning && st.Status != workflows.StatusCompleted {
+			t.Fatalf("%s: %s, want running at once in an empty pool", id, st.Status)
+		}
+		env.WaitStatus(t, id, 20*time.Second, workflows.StatusCompleted)
+	}
+	failed := inject.failed.Load()
+	if failed == nil {
+		t.Fatalf("none of %d tasks got its decision handed over", n)
+	}
+	if *failed != workflows.TaskWorkflowID(id) {
+		t.Fatalf("the failure was injected into %s, want %s", *failed, workflows.TaskWorkflowID(id))
+	}
+	events := map[enumspb.EventType]int{}
+	it := env.Client.GetWorkflowHistory(ctx, *failed, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events[e.GetEventType()]++
+	}
+	if got := events[enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED]; got != 1 {
+		t.Errorf("%s: %d failed workflow tasks, want the 1 injected", id, got)
+	}
+	if got := events[enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]; got != 1 {
+		t.Errorf("%s: Execute scheduled %d times, want once", id, got)
+	}
+	st := poolState(t, env, "lost")
+	c := st.Counters
+	if c.Duplicates != 1 {
+		t.Errorf("the manager counted %d repeated acquires, want 1 (the retried workflow task's)", c.Duplicates)
+	}
+	if c.Admitted != int64(n) || c.Queued != 0 || c.Released != int64(n) {
+		t.Errorf("counters admitted %d, queued %d, released %d; want %d, 0, %d: each task admitted and released once", c.Admitted, c.Queued, c.Released, n, n)
+	}
+	if st.ActiveUnits != 0 || len(st.Holders) != 0 {
+		t.Errorf("after every task completed: %d active units, holders %v; want none", st.ActiveUnits, st.Holders)
+	}
+}
+
+// failAfterHandover fails, once, the workflow task in which a task's
+// SendAcquire returned a decision handed over in memory, so that decision is
+// in no history.
+type failAfterHandover struct {
+	interceptor.WorkerInterceptorBase
+	// failed is the workflow id whose workflow task was failed.
+	failed atomic.Pointer[string]
+}
+
+func (f *failAfterHandover) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	in := &failAfterHandoverInbound{root: f}
+	in.Next = next
+	return in
+}
+
+type failAfterHandoverInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	root *failAfterHandover
+}
+
+func (in *failAfterHandoverInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	out := &failAfterHandoverOutbound{root: in.root}
+	out.Next = outbound
+	return in.Next.Init(out)
+}
+
+type failAfterHandoverOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	root *failAfterHandover
+}
+
+func (out *failAfterHandoverOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	f := out.Next.ExecuteLocalActivity(ctx, activityType, args...)
+	if activityType != workflows.ActivitySendAcquire || out.root.failed.Load() != nil {
+		return f
+	}
+	wrapped, settle := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		var res workflows.SendAcquireResult
+		id := workflow.GetInfo(gctx).WorkflowExecution.ID
+		if err := f.Get(gctx, &res); err == nil && res.Decision != nil && out.root.failed.CompareAndSwap(nil, &id) {
+			panic("injected: the workflow task fails after its decision was handed over")
+		}
+		settle.Chain(f)
+	})
+	return wrapped
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/temporal"
@@ -48,6 +49,8 @@ type Options struct {
 	WrapStores func(*activities.Stores)
 	// DeliveryGiveUp shortens how long deliveries are retried.
 	DeliveryGiveUp time.Duration
+	// Interceptors wrap the node's worker (fault injection).
+	Interceptors []interceptor.WorkerInterceptor
 }
 
 // Start starts everything for cfg (nil means one pool "p" of 4 units).
@@ -85,7 +88,7 @@ func Start(t *testing.T, cfg *config.Config, opts Options) *Env {
 		DeliveryGiveUp:      opts.DeliveryGiveUp,
 		// The suite runs packages in parallel on small machines; a workflow
 		// task starved of CPU for a second is not a deadlock there.
-		WorkerOptions: worker.Options{DeadlockDetectionTimeout: 10 * time.Second},
+		WorkerOptions: worker.Options{DeadlockDetectionTimeout: 10 * time.Second, Interceptors: opts.Interceptors},
 	})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
