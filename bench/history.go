@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -84,6 +85,12 @@ type ManagerHistory struct {
 	// ContinueAsNewWaitMs is the part of each pause the new run's first
 	// workflow task spent waiting for a worker (scheduled to started).
 	ContinueAsNewWaitMs Latency `json:"continueAsNewWaitMs"`
+	// ContinueAsNewGapMs is, per continue-as-new, the time from the
+	// completion of the old run's last workflow task before the one that
+	// continued as new to the new run's first completed workflow task: the
+	// whole stretch in which no decision left, failed attempts to continue
+	// as new (and the replays after them) included.
+	ContinueAsNewGapMs Latency `json:"continueAsNewGapMs"`
 	// SpanSeconds is the first to the last event of the run; BusyShare the
 	// part of it a workflow task was in flight (started, not completed),
 	// QueuedShare the part one waited for a worker.
@@ -171,11 +178,11 @@ func scanManager(ctx context.Context, c client.Client, poolName string, from man
 // analyseManager computes ManagerHistory from runs in order, oldest first.
 func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 	h := ManagerHistory{SignalsReceived: map[string]int{}, FailureCauses: map[string]int{}}
-	var sched2start, start2done, turnaround, canPause, canWait []time.Duration
+	var sched2start, start2done, turnaround, canPause, canWait, canGap []time.Duration
 	var perWFT, decisions []int
 	var first, last time.Time
 	var busy, queued time.Duration
-	var canAt time.Time
+	var canAt, gapFrom time.Time
 	for _, events := range runs {
 		if len(events) > 0 {
 			h.Runs++
@@ -183,6 +190,8 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 		var scheduledAt, startedAt time.Time
 		var pending, batch []time.Time // arrival times of signals
 		firstWFT := true
+		var prevDone, lastDone time.Time // the run's last two workflow task completions
+		var runFirst time.Time
 		sentBy := map[int64]int{} // decisions by the workflow task that sent them
 		for _, e := range events {
 			h.Events++
@@ -191,6 +200,9 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 				first = at
 			}
 			last = at
+			if runFirst.IsZero() {
+				runFirst = at
+			}
 			switch e.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
 				scheduledAt = at
@@ -215,6 +227,10 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 					turnaround = append(turnaround, at.Sub(s))
 				}
 				batch = nil
+				prevDone, lastDone = lastDone, at
+				if firstWFT && !gapFrom.IsZero() {
+					canGap = append(canGap, at.Sub(gapFrom))
+				}
 				if firstWFT && !canAt.IsZero() {
 					canPause = append(canPause, at.Sub(canAt))
 					if !scheduledAt.IsZero() && !startedAt.IsZero() {
@@ -263,6 +279,7 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 				h.Timers++
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
 				canAt = at
+				gapFrom = cmp.Or(prevDone, runFirst)
 			}
 		}
 		for _, n := range sentBy {
@@ -279,6 +296,7 @@ func analyseManager(runs [][]*historypb.HistoryEvent) ManagerHistory {
 	h.TurnaroundMs = Summarize(turnaround)
 	h.ContinueAsNewPauseMs = Summarize(canPause)
 	h.ContinueAsNewWaitMs = Summarize(canWait)
+	h.ContinueAsNewGapMs = Summarize(canGap)
 	if span := last.Sub(first); span > 0 {
 		h.SpanSeconds = round3(span.Seconds())
 		h.BusyShare = round3(busy.Seconds() / span.Seconds())

@@ -81,6 +81,12 @@ func TestAnalyseManagerFollowsSignalsThroughWorkflowTasks(t *testing.T) {
 	if want := (Latency{Count: 1, P50: 8, P95: 8, P99: 8, Max: 8}); h.ContinueAsNewPauseMs != want {
 		t.Errorf("continue-as-new pause %+v, want %+v", h.ContinueAsNewPauseMs, want)
 	}
+	// The gap runs from the completion at 15 ms, the last before the one
+	// that continued as new, over the failed attempt and its retry, to the
+	// new run's first completion at 30 ms.
+	if want := (Latency{Count: 1, P50: 15, P95: 15, P99: 15, Max: 15}); h.ContinueAsNewGapMs != want {
+		t.Errorf("continue-as-new gap %+v, want %+v", h.ContinueAsNewGapMs, want)
+	}
 	// Schedule-to-start 1, 2, 1, 1, 1 ms; start-to-complete 2, 3, 2, 6 ms
 	// (the failed attempt is not a completion).
 	if h.ScheduleToStartMs.Count != 5 || h.StartToCompleteMs.Count != 4 || h.StartToCompleteMs.Max != 6 {

@@ -645,6 +645,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("  signal turnaround   %s  (arrival in history → decision sent)\n", latencyText(m.TurnaroundMs))
 		p("  continue-as-new     pause %s\n", latencyText(m.ContinueAsNewPauseMs))
 		p("                      of which the new run's first workflow task waited for a worker %s\n", latencyText(m.ContinueAsNewWaitMs))
+		p("                      no decision sent, failed attempts included %s\n", latencyText(m.ContinueAsNewGapMs))
 		p("  manager time        %.1f s span · a workflow task in flight %.0f %% · waiting for a worker %.0f %%\n",
 			m.SpanSeconds, 100*m.BusyShare, 100*m.QueuedShare)
 	}
