@@ -365,13 +365,12 @@ func (r *Report) addTasks(outs []*taskOutcome) {
 				continue
 			}
 			startedHere++
-			if f.CompletedAt.IsZero() {
-				tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt})
-				continue
+			var end time.Time // zero while the task has not finished
+			if !f.CompletedAt.IsZero() {
+				end = heldUntil(f)
+				ivs = append(ivs, Interval{Start: f.StartedAt, End: end, Units: f.Units, ID: o.id})
 			}
-			end := heldUntil(f)
-			tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt, CompletedAt: end})
-			ivs = append(ivs, Interval{Start: f.StartedAt, End: end, Units: f.Units, ID: o.id})
+			tl = append(tl, TimelineTask{ID: o.id, Queued: queued, SubmittedAt: f.SubmittedAt, StartedAt: f.StartedAt, ReleasedAt: end})
 		}
 		p.QueuedAnsweredRunning = max(p.Counters.Queued-int64(p.Queued), 0)
 		ov := MaxOverlap(ivs, p.MaxUnits)

@@ -98,13 +98,14 @@ type TimelineTask struct {
 	Queued      bool
 	SubmittedAt time.Time
 	StartedAt   time.Time
-	// CompletedAt is when the task released its units (see heldUntil).
-	CompletedAt time.Time
+	// ReleasedAt is when the finished task gave its units back (see
+	// heldUntil); zero while it has not finished.
+	ReleasedAt time.Time
 }
 
 // ReleaseToStart returns, for every queued task of one pool that started,
 // how long it waited after capacity was freed: its start minus the latest
-// completion (release) of another task of the pool no later than that start.
+// release of another task of the pool no later than that start.
 // The anchor is never earlier than the task's own submission: capacity freed
 // before the task existed could not have been given to it, so that wait is
 // the scheduler's lag, not queueing. A queued task that started with no
@@ -116,8 +117,8 @@ func ReleaseToStart(tasks []TimelineTask) []time.Duration {
 	}
 	var rels []release
 	for _, t := range tasks {
-		if !t.StartedAt.IsZero() && !t.CompletedAt.IsZero() {
-			rels = append(rels, release{t.CompletedAt, t.ID})
+		if !t.StartedAt.IsZero() && !t.ReleasedAt.IsZero() {
+			rels = append(rels, release{t.ReleasedAt, t.ID})
 		}
 	}
 	slices.SortFunc(rels, func(a, b release) int { return a.at.Compare(b.at) })

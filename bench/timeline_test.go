@@ -66,10 +66,10 @@ func TestReleaseToStart(t *testing.T) {
 	// One unit. a runs at once; b and c queue behind it; d queues but is
 	// submitted after the release that lets it start was already made.
 	tasks := []TimelineTask{
-		{ID: "a", SubmittedAt: at(0), StartedAt: at(5), CompletedAt: at(100)},
-		{ID: "b", Queued: true, SubmittedAt: at(1), StartedAt: at(130), CompletedAt: at(200)},
-		{ID: "c", Queued: true, SubmittedAt: at(2), StartedAt: at(450), CompletedAt: at(500)},
-		{ID: "d", Queued: true, SubmittedAt: at(510), StartedAt: at(520), CompletedAt: at(600)},
+		{ID: "a", SubmittedAt: at(0), StartedAt: at(5), ReleasedAt: at(100)},
+		{ID: "b", Queued: true, SubmittedAt: at(1), StartedAt: at(130), ReleasedAt: at(200)},
+		{ID: "c", Queued: true, SubmittedAt: at(2), StartedAt: at(450), ReleasedAt: at(500)},
+		{ID: "d", Queued: true, SubmittedAt: at(510), StartedAt: at(520), ReleasedAt: at(600)},
 		// Rejected: never started, never measured, never a release.
 		{ID: "e", Queued: true, SubmittedAt: at(3)},
 	}
@@ -87,13 +87,13 @@ func TestReleaseToStart(t *testing.T) {
 
 func TestReleaseToStartIgnoresTheTasksOwnCompletionAndAdmittedTasks(t *testing.T) {
 	tasks := []TimelineTask{
-		// Admitted at once: not measured, but its completion is a release.
-		{ID: "a", SubmittedAt: at(0), StartedAt: at(1), CompletedAt: at(40)},
-		// Starts exactly when it completes (a zero-length run): its own
-		// completion must not be its anchor.
-		{ID: "b", Queued: true, SubmittedAt: at(10), StartedAt: at(60), CompletedAt: at(60)},
+		// Admitted at once: not measured, but its release counts.
+		{ID: "a", SubmittedAt: at(0), StartedAt: at(1), ReleasedAt: at(40)},
+		// Starts exactly when it releases (a zero-length run): its own
+		// release must not be its anchor.
+		{ID: "b", Queued: true, SubmittedAt: at(10), StartedAt: at(60), ReleasedAt: at(60)},
 		// Started with no release before it: measured from submission.
-		{ID: "c", Queued: true, SubmittedAt: at(0), StartedAt: at(0), CompletedAt: at(1)},
+		{ID: "c", Queued: true, SubmittedAt: at(0), StartedAt: at(0), ReleasedAt: at(1)},
 	}
 	got := ReleaseToStart(tasks)
 	want := []time.Duration{20 * time.Millisecond, 0}
