@@ -163,8 +163,14 @@ func runTask(ctx workflow.Context, in TaskInput, coordinated bool) (TaskStatus, 
 
 // record adds an audit event when this run audits.
 func (t *task) record(ctx workflow.Context, typ audit.Type, data any) {
+	t.recordAt(ctx, workflow.Now(ctx), typ, data)
+}
+
+// recordAt is record for an event that happened at a known time other than
+// the workflow task's.
+func (t *task) recordAt(ctx workflow.Context, at time.Time, typ audit.Type, data any) {
 	if t.audit != nil {
-		t.audit.record(ctx, typ, data)
+		t.audit.recordAt(ctx, at, typ, data)
 	}
 }
 
@@ -289,25 +295,22 @@ func (t *task) awaitGrant(ctx workflow.Context, first *Decision, decisions, canc
 		var d Decision
 		if first != nil {
 			d, first = *first, nil
-			if t.settle(ctx, d) {
-				return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
-			}
-			continue
+		} else {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
+			sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
+				c.Receive(ctx, nil)
+				if t.cancelRequested {
+					return
+				}
+				t.cancelRequested = true
+				t.record(ctx, audit.TypeCancelled, nil)
+				// The manager answers dropped, or a grant it made first; either
+				// way the decision arrives on the decisions channel.
+				_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
+			})
+			sel.Select(ctx)
 		}
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &d) })
-		sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
-			if t.cancelRequested {
-				return
-			}
-			t.cancelRequested = true
-			t.record(ctx, audit.TypeCancelled, nil)
-			// The manager answers dropped, or a grant it made first; either
-			// way the decision arrives on the decisions channel.
-			_ = workflow.SignalExternalWorkflow(ctx, PoolWorkflowID(t.in.Pool), "", SignalCancel, CancelRequest{TaskID: t.in.TaskID}).Get(ctx, nil)
-		})
-		sel.Select(ctx)
 		if t.settle(ctx, d) {
 			return d, d.Kind == DecisionAdmitted || d.Kind == DecisionGranted
 		}
@@ -548,13 +551,11 @@ func (t *task) setStatus(ctx workflow.Context, status string) {
 	if t.status.Error != "" {
 		data["error"] = t.status.Error
 	}
-	if t.audit != nil {
-		at := workflow.Now(ctx)
-		if status == StatusRunning && t.status.StartedAt.After(at) {
-			at = t.status.StartedAt
-		}
-		t.audit.recordAt(ctx, at, typ, data)
+	at := workflow.Now(ctx)
+	if status == StatusRunning && t.status.StartedAt.After(at) {
+		at = t.status.StartedAt
 	}
+	t.recordAt(ctx, at, typ, data)
 	if status == StatusQueued || status == StatusRunning {
 		t.audit.flushIfAny(ctx)
 	}
