@@ -15,6 +15,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/interceptor"
@@ -554,12 +555,7 @@ func TestADecisionTakenInTheTasksOwnProcessNeedsNoSignal(t *testing.T) {
 		}
 		env.WaitStatus(t, id, 20*time.Second, workflows.StatusCompleted)
 		var signals, wfts int
-		it := env.Client.GetWorkflowHistory(ctx, workflows.TaskWorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, e := range historyEvents(ctx, t, env, workflows.TaskWorkflowID(id)) {
 			switch e.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 				if e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == workflows.SignalDecision {
@@ -612,12 +608,7 @@ func TestATaskWhoseWorkflowTaskFailsAfterAHandoverGetsItsDecisionAgain(t *testin
 		t.Fatalf("the failure was injected into %s, want %s", *failed, workflows.TaskWorkflowID(id))
 	}
 	events := map[enumspb.EventType]int{}
-	it := env.Client.GetWorkflowHistory(ctx, *failed, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range historyEvents(ctx, t, env, *failed) {
 		events[e.GetEventType()]++
 	}
 	if got := events[enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED]; got != 1 {
@@ -637,6 +628,21 @@ func TestATaskWhoseWorkflowTaskFailsAfterAHandoverGetsItsDecisionAgain(t *testin
 	if st.ActiveUnits != 0 || len(st.Holders) != 0 {
 		t.Errorf("after every task completed: %d active units, holders %v; want none", st.ActiveUnits, st.Holders)
 	}
+}
+
+// historyEvents reads the whole history of a workflow's current run.
+func historyEvents(ctx context.Context, t *testing.T, env *testenv.Env, workflowID string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := env.Client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	return events
 }
 
 // failAfterHandover fails, once, the workflow task in which a task's
